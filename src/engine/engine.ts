@@ -1,0 +1,238 @@
+/**
+ * The engine: one loaded GPT-2 (checkpoint → cached instrumented graph → session) and the
+ * questions the UI and the command line ask of it. Plain Node; never imports electron.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { Analysis, AnalyzeRequest, HeadDetail, HeadDetailRequest, ModelInfo, TokenInfo } from '../shared/api';
+import { EXTRA_OUTPUTS, TOP_K, hookNames } from '../shared/hooks';
+import { ensureBuilt } from './graph-cache';
+import { Gpt2Checkpoint, type Gpt2Config } from './gpt2-weights';
+import { ModelRuntime, type HostTensor } from './runtime';
+import { END_OF_TEXT_ID, Gpt2Tokenizer } from './tokenizer';
+
+export class AtlasError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AtlasError';
+  }
+}
+
+/** Optional `atlas-model.json` beside the weights: how the UI names the model. */
+interface ModelCardMeta {
+  id?: string;
+  label?: string;
+  description?: string;
+}
+
+export interface LoadStats {
+  buildMs: number;
+  fromCache: boolean;
+  sessionMs: number;
+  modelPath: string;
+}
+
+interface Loaded {
+  info: ModelInfo;
+  config: Gpt2Config;
+  runtime: ModelRuntime;
+  stats: LoadStats;
+}
+
+export interface EngineOptions {
+  /** Where built graphs are cached. */
+  cacheDir: string;
+}
+
+function readMeta(dir: string): ModelCardMeta {
+  const p = join(dir, 'atlas-model.json');
+  if (!existsSync(p)) return {};
+  try {
+    const raw: unknown = JSON.parse(readFileSync(p, 'utf8'));
+    if (typeof raw !== 'object' || raw === null) return {};
+    const r = raw as Record<string, unknown>;
+    const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+    return { id: str(r.id), label: str(r.label), description: str(r.description) };
+  } catch {
+    return {};
+  }
+}
+
+export class Engine {
+  readonly tokenizer = new Gpt2Tokenizer();
+  private loaded: Loaded | null = null;
+  /** The last full run, so head details for the same text need no second forward pass. */
+  private lastRun: { key: string; tensors: Record<string, HostTensor> } | null = null;
+
+  constructor(private readonly options: EngineOptions) {}
+
+  async load(modelDir: string): Promise<ModelInfo> {
+    const dir = resolve(modelDir);
+    const ckpt = Gpt2Checkpoint.open(dir);
+    let built;
+    try {
+      built = await ensureBuilt(ckpt, this.options.cacheDir);
+    } finally {
+      ckpt.close();
+    }
+    const c = ckpt.config;
+    if (c.vocabSize !== 50257) {
+      throw new AtlasError(
+        `this model has a ${c.vocabSize}-token vocabulary; Attention Atlas needs GPT-2's 50257-token tokenizer`,
+      );
+    }
+    const t0 = performance.now();
+    const runtime = await ModelRuntime.create(built.modelPath);
+    const sessionMs = performance.now() - t0;
+    const meta = readMeta(dir);
+    const info: ModelInfo = {
+      id: meta.id ?? basename(dir),
+      label: meta.label ?? `${basename(dir)} (GPT-2 architecture)`,
+      description: meta.description ?? `Loaded from ${dir}`,
+      nLayers: c.nLayer,
+      nHeads: c.nHead,
+      dModel: c.dModel,
+      dHead: c.dModel / c.nHead,
+      nCtx: c.nCtx,
+      vocabSize: c.vocabSize,
+    };
+    await this.unload();
+    this.loaded = {
+      info,
+      config: c,
+      runtime,
+      stats: { buildMs: built.buildMs, fromCache: built.fromCache, sessionMs, modelPath: built.modelPath },
+    };
+    return info;
+  }
+
+  async unload(): Promise<void> {
+    const l = this.loaded;
+    this.loaded = null;
+    this.lastRun = null;
+    await l?.runtime.dispose();
+  }
+
+  private model(): Loaded {
+    if (!this.loaded) throw new AtlasError('no model is loaded');
+    return this.loaded;
+  }
+
+  modelInfo(): ModelInfo {
+    return this.model().info;
+  }
+
+  loadStats(): LoadStats {
+    return this.model().stats;
+  }
+
+  /** Token ids for a request, cut to the model's context. */
+  tokenize(req: AnalyzeRequest): { ids: number[]; truncatedFrom: number | null } {
+    const ids = this.tokenizer.encode(req.text, { prependEndOfText: req.prependEndOfText });
+    const nCtx = this.model().config.nCtx;
+    return ids.length > nCtx ? { ids: ids.slice(0, nCtx), truncatedFrom: ids.length } : { ids, truncatedFrom: null };
+  }
+
+  tokenInfos(ids: readonly number[], prependEndOfText: boolean): TokenInfo[] {
+    return this.tokenizer.pieces(ids, prependEndOfText).map((p, i) => ({
+      ...p,
+      special: prependEndOfText && i === 0 && p.id === END_OF_TEXT_ID,
+    }));
+  }
+
+  /** Every output the graph exposes, for the command line and exports. */
+  async runAll(ids: readonly number[]): Promise<Record<string, HostTensor>> {
+    const m = this.model();
+    return m.runtime.run(ids, m.runtime.outputNames);
+  }
+
+  private async runCached(ids: readonly number[]): Promise<Record<string, HostTensor>> {
+    const key = ids.join(',');
+    if (this.lastRun?.key === key) return this.lastRun.tensors;
+    const tensors = await this.runAll(ids);
+    this.lastRun = { key, tensors };
+    return tensors;
+  }
+
+  async analyze(req: AnalyzeRequest): Promise<Analysis> {
+    const m = this.model();
+    const { nLayer: L, nHead: H } = m.config;
+    const { ids, truncatedFrom } = this.tokenize(req);
+    const T = ids.length;
+    const tokens = this.tokenInfos(ids, req.prependEndOfText);
+    const empty: Analysis = {
+      model: m.info,
+      text: req.text,
+      tokens,
+      truncatedFrom,
+      dot: new Float32Array(0),
+      pattern: new Float32Array(0),
+      resultNorm: new Float32Array(0),
+      topK: { k: TOP_K, ids: new Int32Array(0), probs: new Float32Array(0), strings: [] },
+    };
+    if (T === 0) return empty;
+    const out = await this.runCached(ids);
+    const dot = new Float32Array(L * H * T * T);
+    const pattern = new Float32Array(L * H * T * T);
+    const resultNorm = new Float32Array(L * T * H);
+    for (let l = 0; l < L; l++) {
+      const hk = hookNames(l);
+      dot.set(f32(out, hk.dot), l * H * T * T);
+      pattern.set(f32(out, hk.pattern), l * H * T * T);
+      resultNorm.set(f32(out, hk.resultNorm), l * T * H);
+    }
+    const topIds = Int32Array.from(i64(out, EXTRA_OUTPUTS.topKIds), (v) => Number(v));
+    const strings = Array.from(topIds, (id) => this.tokenizer.pieces([id])[0]?.display ?? '');
+    return {
+      ...empty,
+      dot,
+      pattern,
+      resultNorm,
+      topK: { k: TOP_K, ids: topIds, probs: f32(out, EXTRA_OUTPUTS.topKProbs).slice(), strings },
+    };
+  }
+
+  async headDetail(req: HeadDetailRequest): Promise<HeadDetail> {
+    const m = this.model();
+    const { nLayer, nHead: H, dModel: D } = m.config;
+    if (req.layer >= nLayer || req.head >= H) {
+      throw new AtlasError(`layer ${req.layer}, head ${req.head} is outside this model (${nLayer} layers × ${H} heads)`);
+    }
+    const dh = D / H;
+    const { ids } = this.tokenize(req);
+    const T = ids.length;
+    const out = T ? await this.runCached(ids) : {};
+    const hk = hookNames(req.layer);
+    /** Column block `head` of a [T, H, width] tensor, as [T, width]. */
+    const headSlice = (name: string, width: number): Float32Array => {
+      const src = T ? f32(out, name) : new Float32Array(0);
+      const dst = new Float32Array(T * width);
+      for (let t = 0; t < T; t++) dst.set(src.subarray((t * H + req.head) * width, (t * H + req.head + 1) * width), t * width);
+      return dst;
+    };
+    return {
+      layer: req.layer,
+      head: req.head,
+      T,
+      dHead: dh,
+      dModel: D,
+      q: headSlice(hk.q, dh),
+      k: headSlice(hk.k, dh),
+      v: headSlice(hk.v, dh),
+      z: headSlice(hk.z, dh),
+      result: headSlice(hk.result, D),
+    };
+  }
+}
+
+function f32(out: Record<string, HostTensor>, name: string): Float32Array {
+  const t = out[name];
+  if (!t || !(t.data instanceof Float32Array)) throw new Error(`missing float output ${name}`);
+  return t.data;
+}
+
+function i64(out: Record<string, HostTensor>, name: string): BigInt64Array {
+  const t = out[name];
+  if (!t || !(t.data instanceof BigInt64Array)) throw new Error(`missing int64 output ${name}`);
+  return t.data;
+}

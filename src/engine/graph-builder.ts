@@ -1,0 +1,319 @@
+/**
+ * GPT-2 weights → an instrumented ONNX model that exposes every attention internal under its
+ * TransformerLens hook name (see ../shared/hooks.ts and DESIGN.md).
+ *
+ * The forward pass is nanoGPT's: pre-LayerNorm blocks, learned positions, causal softmax
+ * attention, GELU (tanh approximation), final LayerNorm, unembedding tied to wte. It is written
+ * head-explicitly so each TransformerLens tensor is a real node output, not a reconstruction:
+ *   hook_dot = q·kᵀ (unscaled, unmasked) → ÷√d_head → where(causal, ·, −∞) → softmax = hook_pattern
+ *   hook_z = pattern @ v;  hook_result[h] = z[h] @ W_O[h];  hook_attn_out = Σ_h hook_result + b_O
+ *
+ * The model proto is built with onnx-proto (protobufjs code generated from onnx.proto); weights
+ * go to an external-data file beside it, so any model size stays far from protobuf's 2 GB cap.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename } from 'node:path';
+import type { onnx as OnnxNs } from 'onnx-proto';
+import { hookNames, EXTRA_OUTPUTS, TOP_K } from '../shared/hooks';
+import type { Gpt2Checkpoint, Gpt2Config } from './gpt2-weights';
+
+// onnx-proto is CommonJS whose exports Node's ESM loader cannot name statically.
+const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
+
+/** Bump whenever the graph changes: cached builds are keyed by it. */
+export const BUILDER_VERSION = 1;
+export const OPSET = 17;
+
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT64 = onnx.TensorProto.DataType.INT64;
+const ALIGN = 4096;
+
+type AttrValue = number | number[] | { float: number };
+
+/** Appends weights to the external-data file, aligned so runtimes may map them directly. */
+class ExternalData {
+  private readonly fd: number;
+  private offset = 0;
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'w');
+  }
+  append(bytes: Uint8Array): { offset: number; length: number } {
+    const pad = (ALIGN - (this.offset % ALIGN)) % ALIGN;
+    if (pad) writeSync(this.fd, new Uint8Array(pad));
+    this.offset += pad;
+    const at = this.offset;
+    let done = 0;
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
+    this.offset += bytes.length;
+    return { offset: at, length: bytes.length };
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+function bytesOf(a: Float32Array | BigInt64Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+class Graph {
+  readonly nodes: OnnxNs.INodeProto[] = [];
+  readonly initializers: OnnxNs.ITensorProto[] = [];
+  private n = 0;
+  constructor(private readonly data: ExternalData) {}
+
+  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs?: string[]): string[] {
+    const outs = outputs ?? [`${opType}_${this.n++}`];
+    const attribute = Object.entries(attrs).map(([name, v]): OnnxNs.IAttributeProto => {
+      if (Array.isArray(v)) return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: v };
+      if (typeof v === 'object') return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: v.float };
+      return { name, type: onnx.AttributeProto.AttributeType.INT, i: v };
+    });
+    this.nodes.push({ opType, input: inputs, output: outs, attribute, name: `${opType}_${this.nodes.length}` });
+    return outs;
+  }
+
+  /** Single-output op; `out` names the result (e.g. a hook name). */
+  one(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, out?: string): string {
+    return this.op(opType, inputs, attrs, out ? [out] : undefined)[0] ?? '';
+  }
+
+  weight(name: string, dims: number[], values: Float32Array): string {
+    const { offset, length } = this.data.append(bytesOf(values));
+    this.initializers.push({
+      name,
+      dims,
+      dataType: FLOAT,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: basename(this.data.path) },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(length) },
+      ],
+    });
+    return name;
+  }
+
+  /** Small constants live inside the proto. */
+  constFloat(name: string, dims: number[], values: number[]): string {
+    this.initializers.push({ name, dims, dataType: FLOAT, rawData: bytesOf(Float32Array.from(values)) });
+    return name;
+  }
+  constInt64(name: string, dims: number[], values: number[]): string {
+    this.initializers.push({ name, dims, dataType: INT64, rawData: bytesOf(BigInt64Array.from(values.map(BigInt))) });
+    return name;
+  }
+}
+
+/** Columns [from, to) of a row-major [rows, cols] matrix. */
+function columns(m: Float32Array, rows: number, cols: number, from: number, to: number): Float32Array {
+  const out = new Float32Array(rows * (to - from));
+  for (let r = 0; r < rows; r++) out.set(m.subarray(r * cols + from, r * cols + to), r * (to - from));
+  return out;
+}
+
+function layerNorm(g: Graph, x: string, w: string, b: string, eps: number, out?: string): string {
+  return g.one('LayerNormalization', [x, w, b], { axis: -1, epsilon: { float: eps } }, out);
+}
+
+function linear(g: Graph, x: string, w: string, b: string, out?: string): string {
+  return g.one('Add', [g.one('MatMul', [x, w]), b], {}, out);
+}
+
+/** GELU, tanh approximation (GPT-2's "gelu_new"), op by op so every opset ≥ 13 runs it. */
+function geluTanh(g: Graph, x: string): string {
+  const x3 = g.one('Mul', [g.one('Mul', [x, x]), x]);
+  const inner = g.one('Mul', [g.one('Add', [x, g.one('Mul', [x3, 'c_gelu_a'])]), 'c_gelu_sqrt_2_over_pi']);
+  const t = g.one('Add', [g.one('Tanh', [inner]), 'c_one']);
+  return g.one('Mul', [g.one('Mul', [x, t]), 'c_half']);
+}
+
+function valueInfo(name: string, dims: (number | string)[], elemType: number = FLOAT): OnnxNs.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+export interface BuildResult {
+  modelPath: string;
+  dataPath: string;
+  outputs: string[];
+}
+
+/**
+ * Builds the graph for `ckpt` into `modelPath` (+ `${modelPath}.data`). Reads one tensor at a
+ * time, so peak memory stays near the largest single tensor (wte).
+ */
+export function buildInstrumentedGraph(ckpt: Gpt2Checkpoint, modelPath: string): BuildResult {
+  const c: Gpt2Config = ckpt.config;
+  const D = c.dModel;
+  const H = c.nHead;
+  const dh = D / H;
+  const data = new ExternalData(`${modelPath}.data`);
+  const g = new Graph(data);
+  const outputs: OnnxNs.IValueInfoProto[] = [];
+  const expose = (name: string, dims: (number | string)[], elemType: number = FLOAT): void => {
+    outputs.push(valueInfo(name, dims, elemType));
+  };
+
+  try {
+    g.constFloat('c_gelu_a', [], [0.044715]);
+    g.constFloat('c_gelu_sqrt_2_over_pi', [], [Math.sqrt(2 / Math.PI)]);
+    g.constFloat('c_one', [], [1]);
+    g.constFloat('c_half', [], [0.5]);
+    g.constFloat('c_sqrt_d_head', [], [Math.sqrt(dh)]);
+    g.constFloat('c_neg_inf', [], [Number.NEGATIVE_INFINITY]);
+    g.constFloat('c_eps_final', [], [c.layerNormEps]);
+    g.constInt64('c_i0', [], [0]);
+    g.constInt64('c_i1', [], [1]);
+    g.constInt64('c_axes0', [1], [0]);
+    g.constInt64('c_axes1', [1], [1]);
+    g.constInt64('c_axes2', [1], [2]);
+    g.constInt64('c_shape_qkv', [4], [1, -1, H, dh]);
+    g.constInt64('c_shape_2d', [2], [-1, D]);
+    g.constInt64('c_shape_logits', [3], [1, -1, c.vocabSize]);
+    g.constInt64('c_top_k', [1], [TOP_K]);
+
+    // Positions 0..T-1 and the causal mask (key position ≤ query position), shared by all layers.
+    const T = g.one('Gather', [g.one('Shape', ['input_ids']), 'c_i1'], { axis: 0 });
+    const pos = g.one('Range', ['c_i0', T, 'c_i1']);
+    const qPos = g.one('Unsqueeze', [pos, 'c_axes1']); // [T, 1]
+    const kPos = g.one('Unsqueeze', [pos, 'c_axes0']); // [1, T]
+    const causal = g.one('LessOrEqual', [kPos, qPos]); // [T_q, T_k]
+
+    const wte = g.weight('wte.weight', [c.vocabSize, D], ckpt.read('wte.weight'));
+    const wpe = g.weight('wpe.weight', [c.nCtx, D], ckpt.read('wpe.weight'));
+    let resid = g.one('Add', [g.one('Gather', [wte, 'input_ids'], { axis: 0 }), g.one('Gather', [wpe, pos], { axis: 0 })]);
+
+    for (let l = 0; l < c.nLayer; l++) {
+      const hk = hookNames(l);
+      const p = `h.${l}.`;
+      resid = g.one('Identity', [resid], {}, hk.residPre);
+      expose(hk.residPre, [1, 'T', D]);
+
+      const ln1 = layerNorm(
+        g,
+        resid,
+        g.weight(p + 'ln_1.weight', [D], ckpt.read(p + 'ln_1.weight')),
+        g.weight(p + 'ln_1.bias', [D], ckpt.read(p + 'ln_1.bias')),
+        c.layerNormEps,
+      );
+      const wAttn = ckpt.read(p + 'attn.c_attn.weight');
+      const bAttn = ckpt.read(p + 'attn.c_attn.bias');
+      const headsOf = (which: number, hook: string): string => {
+        const w = g.weight(`${p}attn.W_${'QKV'[which]}`, [D, D], columns(wAttn, D, 3 * D, which * D, (which + 1) * D));
+        const b = g.weight(`${p}attn.b_${'QKV'[which]}`, [D], bAttn.subarray(which * D, (which + 1) * D).slice());
+        const flat = linear(g, ln1, w, b);
+        expose(hook, [1, 'T', H, dh]);
+        return g.one('Reshape', [flat, 'c_shape_qkv'], {}, hook); // [1, T, H, d_head]
+      };
+      const q = headsOf(0, hk.q);
+      const k = headsOf(1, hk.k);
+      const v = headsOf(2, hk.v);
+
+      const qh = g.one('Transpose', [q], { perm: [0, 2, 1, 3] }); // [1, H, T, dh]
+      const khT = g.one('Transpose', [k], { perm: [0, 2, 3, 1] }); // [1, H, dh, T]
+      const vh = g.one('Transpose', [v], { perm: [0, 2, 1, 3] }); // [1, H, T, dh]
+      const dot = g.one('MatMul', [qh, khT], {}, hk.dot); // [1, H, T_q, T_k]
+      expose(hk.dot, [1, H, 'T', 'T']);
+      const scaled = g.one('Div', [dot, 'c_sqrt_d_head']);
+      const masked = g.one('Where', [causal, scaled, 'c_neg_inf']);
+      const pattern = g.one('Softmax', [masked], { axis: -1 }, hk.pattern);
+      expose(hk.pattern, [1, H, 'T', 'T']);
+
+      const zh = g.one('MatMul', [pattern, vh]); // [1, H, T, dh]
+      g.one('Transpose', [zh], { perm: [0, 2, 1, 3] }, hk.z); // [1, T, H, dh]
+      expose(hk.z, [1, 'T', H, dh]);
+      // W_O is [H·dh, D] in HF's [in, out] layout; as [H, dh, D] each head's slice is contiguous.
+      const wO = g.weight(`${p}attn.W_O`, [H, dh, D], ckpt.read(p + 'attn.c_proj.weight'));
+      const bO = g.weight(`${p}attn.b_O`, [D], ckpt.read(p + 'attn.c_proj.bias'));
+      const resultH = g.one('MatMul', [zh, wO]); // [1, H, T, D]
+      const result = g.one('Transpose', [resultH], { perm: [0, 2, 1, 3] }, hk.result); // [1, T, H, D]
+      expose(hk.result, [1, 'T', H, D]);
+      g.one('ReduceL2', [result], { axes: [3], keepdims: 0 }, hk.resultNorm); // [1, T, H]
+      expose(hk.resultNorm, [1, 'T', H]);
+      const attnOut = g.one('Add', [g.one('ReduceSum', [result, 'c_axes2'], { keepdims: 0 }), bO], {}, hk.attnOut);
+      expose(hk.attnOut, [1, 'T', D]);
+      const mid = g.one('Add', [resid, attnOut], {}, hk.residMid);
+      expose(hk.residMid, [1, 'T', D]);
+
+      const ln2 = layerNorm(
+        g,
+        mid,
+        g.weight(p + 'ln_2.weight', [D], ckpt.read(p + 'ln_2.weight')),
+        g.weight(p + 'ln_2.bias', [D], ckpt.read(p + 'ln_2.bias')),
+        c.layerNormEps,
+      );
+      const fc = linear(
+        g,
+        ln2,
+        g.weight(p + 'mlp.c_fc.weight', [D, c.dMlp], ckpt.read(p + 'mlp.c_fc.weight')),
+        g.weight(p + 'mlp.c_fc.bias', [c.dMlp], ckpt.read(p + 'mlp.c_fc.bias')),
+      );
+      const mlpOut = linear(
+        g,
+        geluTanh(g, fc),
+        g.weight(p + 'mlp.c_proj.weight', [c.dMlp, D], ckpt.read(p + 'mlp.c_proj.weight')),
+        g.weight(p + 'mlp.c_proj.bias', [D], ckpt.read(p + 'mlp.c_proj.bias')),
+        hk.mlpOut,
+      );
+      expose(hk.mlpOut, [1, 'T', D]);
+      resid = g.one('Add', [mid, mlpOut], {}, hk.residPost);
+      expose(hk.residPost, [1, 'T', D]);
+    }
+
+    // Final LayerNorm written out, so its scale (√(var + ε)) is a real tensor: ln_final.hook_scale.
+    const mean = g.one('ReduceMean', [resid], { axes: [-1], keepdims: 1 });
+    const centered = g.one('Sub', [resid, mean]);
+    const variance = g.one('ReduceMean', [g.one('Mul', [centered, centered])], { axes: [-1], keepdims: 1 });
+    const scale = g.one('Sqrt', [g.one('Add', [variance, 'c_eps_final'])], {}, 'ln_final.hook_scale');
+    expose('ln_final.hook_scale', [1, 'T', 1]);
+    const lnF = g.one('Add', [
+      g.one('Mul', [g.one('Div', [centered, scale]), g.weight('ln_f.weight', [D], ckpt.read('ln_f.weight'))]),
+      g.weight('ln_f.bias', [D], ckpt.read('ln_f.bias')),
+    ]);
+    // Unembedding: tied to wte unless the checkpoint has its own lm_head. Gemm with transB reads
+    // wte as [V, D] without a transposed copy.
+    const unembed = ckpt.lmHead ? g.weight('lm_head.weight', [c.vocabSize, D], ckpt.read('lm_head.weight')) : wte;
+    const logits2d = g.one('Gemm', [g.one('Reshape', [lnF, 'c_shape_2d']), unembed], { transB: 1 });
+    const logits = g.one('Reshape', [logits2d, 'c_shape_logits'], {}, 'logits');
+    expose('logits', [1, 'T', c.vocabSize]);
+    // Next-token predictions reduced in the graph: nobody needs vocab-wide probabilities shipped.
+    const probs = g.one('Softmax', [logits], { axis: -1 });
+    g.op('TopK', [probs, 'c_top_k'], { axis: -1, largest: 1, sorted: 1 }, [EXTRA_OUTPUTS.topKProbs, EXTRA_OUTPUTS.topKIds]);
+    expose(EXTRA_OUTPUTS.topKProbs, [1, 'T', TOP_K]);
+    expose(EXTRA_OUTPUTS.topKIds, [1, 'T', TOP_K], INT64);
+  } finally {
+    data.close();
+  }
+
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'attention-atlas',
+    producerVersion: String(BUILDER_VERSION),
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph: {
+      name: 'gpt2_instrumented',
+      node: g.nodes,
+      initializer: g.initializers,
+      input: [valueInfo('input_ids', [1, 'T'], INT64)],
+      output: outputs,
+    },
+  });
+  const bytes = onnx.ModelProto.encode(model).finish();
+  const fd = openSync(modelPath, 'w');
+  try {
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  } finally {
+    closeSync(fd);
+  }
+  return { modelPath, dataPath: `${modelPath}.data`, outputs: outputs.map((o) => o.name ?? '') };
+}

@@ -1,0 +1,58 @@
+/**
+ * Built graphs are cached on disk, keyed by sha256(weights) + sha256(config.json) + builder
+ * version, so a model is built once and a new builder version rebuilds. A build is written to
+ * a temporary folder and renamed into place, so a half-built graph is never found.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUILDER_VERSION, buildInstrumentedGraph } from './graph-builder';
+import { hashFile, type Gpt2Checkpoint } from './gpt2-weights';
+
+export interface CachedGraph {
+  modelPath: string;
+  key: string;
+  /** False when this call built it. */
+  fromCache: boolean;
+  buildMs: number;
+}
+
+const DONE_MARKER = 'complete.json';
+
+export async function cacheKey(ckpt: Gpt2Checkpoint): Promise<string> {
+  const weights = await hashFile(ckpt.weightsPath);
+  const config = createHash('sha256')
+    .update(readFileSync(join(ckpt.dir, 'config.json')))
+    .digest('hex');
+  return createHash('sha256').update(`${weights}:${config}:builder-${BUILDER_VERSION}`).digest('hex').slice(0, 40);
+}
+
+export async function ensureBuilt(ckpt: Gpt2Checkpoint, cacheRoot: string): Promise<CachedGraph> {
+  const key = await cacheKey(ckpt);
+  const dir = join(cacheRoot, `${key}-v${BUILDER_VERSION}`);
+  const modelPath = join(dir, 'model.onnx');
+  if (existsSync(join(dir, DONE_MARKER)) && existsSync(modelPath)) {
+    return { modelPath, key, fromCache: true, buildMs: 0 };
+  }
+  mkdirSync(cacheRoot, { recursive: true });
+  const tmp = join(cacheRoot, `.build-${key}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(tmp);
+  const t0 = performance.now();
+  try {
+    buildInstrumentedGraph(ckpt, join(tmp, 'model.onnx'));
+    const buildMs = performance.now() - t0;
+    writeFileSync(join(tmp, DONE_MARKER), JSON.stringify({ builderVersion: BUILDER_VERSION, key, buildMs }));
+    rmSync(dir, { recursive: true, force: true }); // an unfinished older attempt, never a complete one
+    try {
+      renameSync(tmp, dir);
+    } catch (e) {
+      // Another process finished the same build first: theirs is as good as ours.
+      if (!existsSync(join(dir, DONE_MARKER))) throw e;
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    return { modelPath, key, fromCache: false, buildMs };
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * One onnxruntime-node session per loaded model: created once, reused for every run, released
+ * when the model is switched.
+ */
+import * as ort from 'onnxruntime-node';
+
+/** A tensor as the engine hands it on: dims plus a typed array, never a JSON number list. */
+export interface HostTensor {
+  dims: number[];
+  data: Float32Array | BigInt64Array;
+}
+
+export class ModelRuntime {
+  private constructor(private session: ort.InferenceSession | null) {}
+
+  static async create(modelPath: string): Promise<ModelRuntime> {
+    const session = await ort.InferenceSession.create(modelPath, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+    });
+    return new ModelRuntime(session);
+  }
+
+  get outputNames(): readonly string[] {
+    return this.live().outputNames;
+  }
+
+  private live(): ort.InferenceSession {
+    if (!this.session) throw new Error('the model was unloaded');
+    return this.session;
+  }
+
+  /** Runs token ids [T] and returns only the requested outputs. */
+  async run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, HostTensor>> {
+    const input = new ort.Tensor(
+      'int64',
+      BigInt64Array.from(ids, (i) => BigInt(i)),
+      [1, ids.length],
+    );
+    const out = await this.live().run({ input_ids: input }, [...fetches]);
+    const result: Record<string, HostTensor> = {};
+    for (const name of fetches) {
+      const t = out[name];
+      if (!t) throw new Error(`the graph produced no output "${name}"`);
+      const data = t.data;
+      if (!(data instanceof Float32Array) && !(data instanceof BigInt64Array)) {
+        throw new Error(`output "${name}" has unexpected type ${t.type}`);
+      }
+      result[name] = { dims: [...t.dims], data };
+    }
+    return result;
+  }
+
+  async dispose(): Promise<void> {
+    const s = this.session;
+    this.session = null;
+    await s?.release();
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The typed contract between the renderer (window.atlas) and the engine behind IPC.
+ * Everything here is plain data or typed arrays, so it crosses Electron IPC (structured clone)
+ * and the wire codec (src/shared/wire.ts) unchanged.
+ */
+
+/** One token as the engine shows it; see Gpt2Tokenizer.pieces. */
+export interface TokenInfo {
+  id: number;
+  /** Exact text covered, leading spaces included; split UTF-8 bytes shown as `‹e7 8c›`. */
+  display: string;
+  partial: boolean;
+  /** UTF-16 range [start, end) in the analysed text. */
+  start: number;
+  end: number;
+  /** True for the prepended `<|endoftext|>` that is not part of the user's text. */
+  special: boolean;
+}
+
+export interface ModelInfo {
+  id: string;
+  /** Shown in the UI as is: says honestly what the model is. */
+  label: string;
+  description: string;
+  nLayers: number;
+  nHeads: number;
+  dModel: number;
+  dHead: number;
+  nCtx: number;
+  vocabSize: number;
+}
+
+export interface AnalyzeRequest {
+  text: string;
+  /** Put GPT-2's `<|endoftext|>` token first (off by default). */
+  prependEndOfText: boolean;
+}
+
+/** Attention tensors are row-major, laid out as their TransformerLens hooks without batch. */
+export interface Analysis {
+  model: ModelInfo;
+  text: string;
+  tokens: TokenInfo[];
+  /** Tokens the text had before it was cut to the model's context, or null when nothing was cut. */
+  truncatedFrom: number | null;
+  /** blocks.{l}.attn.hook_dot for all l: [L, H, T_q, T_k], raw q·k (unscaled, unmasked). */
+  dot: Float32Array;
+  /** blocks.{l}.attn.hook_pattern for all l: [L, H, T_q, T_k]. */
+  pattern: Float32Array;
+  /** ‖blocks.{l}.attn.hook_result[t, h]‖₂: [L, T, H]. */
+  resultNorm: Float32Array;
+  /** Top-k next-token predictions per position: ids and probabilities [T, k]. */
+  topK: { k: number; ids: Int32Array; probs: Float32Array; strings: string[] };
+}
+
+export interface HeadDetailRequest extends AnalyzeRequest {
+  layer: number;
+  head: number;
+}
+
+/** Heavier per-head tensors, on demand for one (layer, head); each [T, d] row-major. */
+export interface HeadDetail {
+  layer: number;
+  head: number;
+  T: number;
+  dHead: number;
+  dModel: number;
+  q: Float32Array; // hook_q[:, head]  [T, d_head]
+  k: Float32Array; // hook_k[:, head]  [T, d_head]
+  v: Float32Array; // hook_v[:, head]  [T, d_head]
+  z: Float32Array; // hook_z[:, head]  [T, d_head]
+  result: Float32Array; // hook_result[:, head]  [T, d_model]
+}
+
+/** window.atlas: what the renderer may ask of the engine. */
+export interface AtlasApi {
+  modelInfo(): Promise<ModelInfo>;
+  analyze(req: AnalyzeRequest): Promise<Analysis>;
+  headDetail(req: HeadDetailRequest): Promise<HeadDetail>;
+}
+
+/** Channel names; one handler each on the main side. */
+export const CHANNELS = {
+  modelInfo: 'atlas:model-info',
+  analyze: 'atlas:analyze',
+  headDetail: 'atlas:head-detail',
+} as const satisfies Record<keyof AtlasApi, string>;
+
+export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
+
+/** Bounds checked on every request, in main, before the engine sees it. */
+export const LIMITS = {
+  /** Characters of text accepted per request; more is refused, not truncated silently. */
+  maxTextChars: 20_000,
+} as const;
+
+/** Errors that cross IPC keep only their message; this prefix marks ones meant for the user. */
+export const USER_ERROR_PREFIX = 'AtlasError: ';

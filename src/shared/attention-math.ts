@@ -1,0 +1,89 @@
+/**
+ * The cheap attention maths the renderer redoes itself so the toggles are instant:
+ * raw q·k → ÷√d_head → causal mask → softmax over each query's keys.
+ *
+ * Layout: one head's scores as [T_q, T_k] row-major (TransformerLens hook_dot). The
+ * 3Blue1Brown picture (keys down, queries across, softmax down each column) is the same data
+ * drawn transposed; nothing here depends on orientation.
+ *
+ * Masking is positional and explicit: a cell is masked when its key comes after its query.
+ * Masked cells are never encoded as −∞ or a large negative number.
+ */
+
+export interface StageOptions {
+  /** Divide by √d_head. */
+  scale: boolean;
+  /** Causal mask: a query may not attend to later keys. */
+  mask: boolean;
+}
+
+/** True when the causal mask hides key `k` from query `q`. */
+export function isMasked(q: number, k: number): boolean {
+  return k > q;
+}
+
+/** dot / √d_head when `scale`, else a copy of dot. */
+export function scaledScores(dot: Float32Array, dHead: number, scale: boolean): Float32Array {
+  const out = Float32Array.from(dot);
+  if (scale) {
+    const s = Math.sqrt(dHead);
+    for (let i = 0; i < out.length; i++) out[i] = (out[i] ?? 0) / s;
+  }
+  return out;
+}
+
+/**
+ * softmax over each query's keys; with `mask`, masked keys get weight exactly 0 and are left
+ * out of the normalisation. Computed in float64, like the reference, then stored as float32.
+ */
+export function attentionWeights(dot: Float32Array, T: number, dHead: number, opts: StageOptions): Float32Array {
+  const scores = scaledScores(dot, dHead, opts.scale);
+  const out = new Float32Array(T * T);
+  for (let q = 0; q < T; q++) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < T; k++) {
+      if (opts.mask && isMasked(q, k)) continue;
+      max = Math.max(max, scores[q * T + k] ?? 0);
+    }
+    let sum = 0;
+    const e = new Float64Array(T);
+    for (let k = 0; k < T; k++) {
+      if (opts.mask && isMasked(q, k)) continue;
+      const v = Math.exp((scores[q * T + k] ?? 0) - max);
+      e[k] = v;
+      sum += v;
+    }
+    for (let k = 0; k < T; k++) out[q * T + k] = (e[k] ?? 0) / sum;
+  }
+  return out;
+}
+
+/** Shannon entropy (nats) of each query's weight distribution, [T]. */
+export function rowEntropies(weights: Float32Array, T: number): Float64Array {
+  const out = new Float64Array(T);
+  for (let q = 0; q < T; q++) {
+    let h = 0;
+    for (let k = 0; k < T; k++) {
+      const p = weights[q * T + k] ?? 0;
+      if (p > 0) h -= p * Math.log(p);
+    }
+    out[q] = h;
+  }
+  return out;
+}
+
+/** Weight each query puts on keys the causal mask would hide, [T] (0 when the mask is on). */
+export function futureWeight(weights: Float32Array, T: number): Float64Array {
+  const out = new Float64Array(T);
+  for (let q = 0; q < T; q++) {
+    let s = 0;
+    for (let k = q + 1; k < T; k++) s += weights[q * T + k] ?? 0;
+    out[q] = s;
+  }
+  return out;
+}
+
+/** Offset of head (layer, head) in an [L, H, T, T] array. */
+export function headOffset(layer: number, head: number, nHeads: number, T: number): number {
+  return (layer * nHeads + head) * T * T;
+}

@@ -1,0 +1,99 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/engine';
+import { hookNames } from '../../src/shared/hooks';
+import { randomEngine, tempDir, type RandomEngine } from '../helpers/fixtures';
+import { SMALL_SPEC, writeRandomModel } from '../helpers/random-model';
+
+describe('engine.analyze and headDetail', () => {
+  let m: RandomEngine;
+  beforeAll(async () => {
+    m = await randomEngine();
+  });
+
+  it('returns typed arrays shaped [L, H, T, T] that equal the hooks, plus per-head result norms', async () => {
+    const text = 'Attention is all you need.';
+    const a = await m.engine.analyze({ text, prependEndOfText: false });
+    const T = a.tokens.length;
+    const { nLayer: L, nHead: H, dModel: D } = SMALL_SPEC;
+    expect(a.dot).toBeInstanceOf(Float32Array);
+    expect(a.pattern.length).toBe(L * H * T * T);
+    const ids = a.tokens.map((t) => t.id);
+    const all = await m.engine.runAll(ids);
+    for (let l = 0; l < L; l++) {
+      const hk = hookNames(l);
+      expect(Array.from(a.pattern.subarray(l * H * T * T, (l + 1) * H * T * T))).toEqual(
+        Array.from(all[hk.pattern]?.data as Float32Array),
+      );
+      expect(Array.from(a.dot.subarray(l * H * T * T, (l + 1) * H * T * T))).toEqual(
+        Array.from(all[hk.dot]?.data as Float32Array),
+      );
+      // ‖hook_result[t, h]‖ from the full tensor
+      const result = all[hk.result]?.data as Float32Array;
+      for (let t = 0; t < T; t++) {
+        for (let h = 0; h < H; h++) {
+          let s = 0;
+          for (let o = 0; o < D; o++) s += (result[(t * H + h) * D + o] ?? 0) ** 2;
+          expect(a.resultNorm[(l * T + t) * H + h]).toBeCloseTo(Math.sqrt(s), 4);
+        }
+      }
+    }
+    expect(a.topK.ids.length).toBe(T * a.topK.k);
+    expect(a.topK.strings.length).toBe(T * a.topK.k);
+    for (let t = 0; t < T; t++) {
+      const p = Array.from(a.topK.probs.subarray(t * a.topK.k, (t + 1) * a.topK.k));
+      expect([...p].sort((x, y) => y - x)).toEqual(p);
+    }
+  });
+
+  it('headDetail slices q, k, v, z and result of one head', async () => {
+    const req = { text: 'one two three four', prependEndOfText: true, layer: 2, head: 3 };
+    const d = await m.engine.headDetail(req);
+    const a = await m.engine.analyze(req);
+    const T = a.tokens.length;
+    expect(a.tokens[0]?.special).toBe(true);
+    const all = await m.engine.runAll(a.tokens.map((t) => t.id));
+    const { nHead: H, dModel: D } = SMALL_SPEC;
+    const dh = D / H;
+    const q = all[hookNames(2).q]?.data as Float32Array;
+    const result = all[hookNames(2).result]?.data as Float32Array;
+    for (let t = 0; t < T; t++) {
+      expect(Array.from(d.q.subarray(t * dh, (t + 1) * dh))).toEqual(Array.from(q.subarray((t * H + 3) * dh, (t * H + 4) * dh)));
+      expect(Array.from(d.result.subarray(t * D, (t + 1) * D))).toEqual(
+        Array.from(result.subarray((t * H + 3) * D, (t * H + 4) * D)),
+      );
+    }
+    await expect(m.engine.headDetail({ ...req, layer: 9 })).rejects.toThrow(/outside this model \(3 layers × 4 heads\)/);
+  });
+
+  it('analyses empty text as zero tokens without running the model', async () => {
+    const a = await m.engine.analyze({ text: '', prependEndOfText: false });
+    expect(a.tokens).toEqual([]);
+    expect(a.pattern.length).toBe(0);
+  });
+
+  it('builds a model once and reuses the cached graph', async () => {
+    const cacheDir = tempDir();
+    const dir = writeRandomModel({ ...SMALL_SPEC, seed: 11 });
+    const e1 = new Engine({ cacheDir });
+    await e1.load(dir);
+    expect(e1.loadStats().fromCache).toBe(false);
+    const e2 = new Engine({ cacheDir });
+    await e2.load(dir);
+    expect(e2.loadStats().fromCache).toBe(true);
+    expect(e2.loadStats().modelPath).toBe(e1.loadStats().modelPath);
+    expect(readdirSync(cacheDir).filter((f) => !f.startsWith('.'))).toHaveLength(1);
+    // Different weights, different cache entry.
+    await e2.load(writeRandomModel({ ...SMALL_SPEC, seed: 12 }));
+    expect(e2.loadStats().fromCache).toBe(false);
+    expect(readdirSync(cacheDir)).toHaveLength(2);
+    expect(existsSync(e1.loadStats().modelPath)).toBe(true);
+    await e1.unload();
+    await e2.unload();
+  });
+
+  it('refuses work after unload with a clear error', async () => {
+    const e = new Engine({ cacheDir: tempDir() });
+    await expect(e.analyze({ text: 'x', prependEndOfText: false })).rejects.toThrow(/no model is loaded/);
+  });
+});

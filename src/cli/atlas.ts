@@ -1,0 +1,93 @@
+/**
+ * `atlas`: the engine from a terminal or a notebook's shell.
+ *
+ *   atlas build <model-dir> --out <file.onnx>
+ *   atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]
+ *
+ * `analyze` writes tokens.json ({"ids": [...], "strings": [...]}) and one .npy per exposed
+ * tensor, named by its TransformerLens hook (blocks.0.attn.hook_pattern.npy), in DESIGN.md's
+ * axis order. Errors go to stderr with a non-zero exit.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Engine } from '../engine/engine';
+import { buildInstrumentedGraph } from '../engine/graph-builder';
+import { Gpt2Checkpoint } from '../engine/gpt2-weights';
+import { encodeNpy } from '../engine/npy';
+import { cliCacheDir } from '../engine/paths';
+
+const USAGE = `usage:
+  atlas build <model-dir> --out <file.onnx>
+  atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]`;
+
+class UsageError extends Error {}
+
+function need(v: string | undefined, what: string): string {
+  if (!v) throw new UsageError(`missing ${what}`);
+  return v;
+}
+
+async function build(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: { out: { type: 'string' } }, allowPositionals: true });
+  const dir = need(positionals[0], '<model-dir>');
+  const out = resolve(need(values.out, '--out <file.onnx>'));
+  mkdirSync(dirname(out), { recursive: true });
+  const ckpt = Gpt2Checkpoint.open(dir);
+  try {
+    const t0 = performance.now();
+    const r = buildInstrumentedGraph(ckpt, out);
+    console.error(`built ${r.outputs.length} outputs in ${(performance.now() - t0).toFixed(0)} ms → ${out} (+ ${r.dataPath})`);
+  } finally {
+    ckpt.close();
+  }
+}
+
+async function analyze(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { text: { type: 'string' }, out: { type: 'string' }, 'prepend-eot': { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  const dir = need(positionals[0], '<model-dir>');
+  const text = need(values.text, '--text <text>');
+  const outDir = resolve(need(values.out, '--out <dir>'));
+  const engine = new Engine({ cacheDir: cliCacheDir() });
+  try {
+    await engine.load(dir);
+    const prepend = values['prepend-eot'] ?? false;
+    const { ids, truncatedFrom } = engine.tokenize({ text, prependEndOfText: prepend });
+    if (ids.length === 0) throw new Error('the text has no tokens');
+    if (truncatedFrom !== null)
+      console.error(`note: kept the first ${ids.length} of ${truncatedFrom} tokens (the model's context)`);
+    const tensors = await engine.runAll(ids);
+    mkdirSync(outDir, { recursive: true });
+    const strings = engine.tokenInfos(ids, prepend).map((p) => p.display);
+    writeFileSync(join(outDir, 'tokens.json'), JSON.stringify({ ids, strings }, null, 2) + '\n');
+    let n = 0;
+    for (const [name, t] of Object.entries(tensors)) {
+      writeFileSync(join(outDir, `${name}.npy`), encodeNpy(t.data, t.dims));
+      n++;
+    }
+    console.error(`wrote tokens.json and ${n} .npy files for ${ids.length} tokens → ${outDir}`);
+  } finally {
+    await engine.unload();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'build') await build(rest);
+    else if (command === 'analyze') await analyze(rest);
+    else if (command === '--help' || command === '-h' || command === undefined) {
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    } else throw new UsageError(`unknown command "${command}"`);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) console.error(`atlas: ${e.message}\n${USAGE}`);
+    else console.error(`atlas: ${(e as Error).message}`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}

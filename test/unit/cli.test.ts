@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { allHookNames } from '../../src/shared/hooks';
+import { Gpt2Tokenizer } from '../../src/engine/tokenizer';
+import { maxAbsDiff, tempDir } from '../helpers/fixtures';
+import { readNpy } from '../helpers/npy-reader';
+import { SMALL_SPEC, randomTensors, writeRandomModel } from '../helpers/random-model';
+import { referenceForward } from '../reference/gpt2-reference';
+
+/** The `atlas` bin as a user runs it: a child process, files on disk, exit codes. */
+function atlas(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [resolve('bin/atlas.mjs'), ...args], {
+    encoding: 'utf8',
+    timeout: 90_000,
+    env: { ...process.env, XDG_CACHE_HOME: tempDir('atlas-xdg-'), ...env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('atlas command line', () => {
+  const model = writeRandomModel(SMALL_SPEC);
+
+  it('analyze writes tokens.json and one .npy per hook that equal the reference', () => {
+    const out = tempDir();
+    const text = ' Attention, please: 注意';
+    const r = atlas(['analyze', model, '--text', text, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const tokens = JSON.parse(readFileSync(join(out, 'tokens.json'), 'utf8')) as { ids: number[]; strings: string[] };
+    const tok = new Gpt2Tokenizer();
+    expect(tokens.ids).toEqual(tok.encode(text));
+    expect(tokens.strings).toEqual(tok.pieces(tokens.ids).map((p) => p.display));
+    const ref = referenceForward(randomTensors(SMALL_SPEC), { ...SMALL_SPEC, eps: 1e-5 }, tokens.ids);
+    for (const name of allHookNames(SMALL_SPEC.nLayer)) {
+      const file = join(out, `${name}.npy`);
+      expect(existsSync(file), file).toBe(true);
+      const npy = readNpy(file);
+      const want = ref.get(name);
+      expect(npy.dtype).toBe('<f4');
+      expect(npy.shape, name).toEqual(want?.dims);
+      expect(maxAbsDiff(npy.data as Float32Array, want?.data ?? []), name).toBeLessThanOrEqual(1e-4);
+    }
+  });
+
+  it('build writes an ONNX model with external weights', () => {
+    const out = join(tempDir(), 'nested', 'g.onnx');
+    const r = atlas(['build', model, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(out)).toBe(true);
+    expect(existsSync(`${out}.data`)).toBe(true);
+    expect(r.stderr).toMatch(/built 43 outputs/);
+  });
+
+  it('reports errors on stderr with a non-zero exit', () => {
+    const missing = atlas(['analyze', join(tempDir(), 'nope'), '--text', 'x', '--out', tempDir()]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/atlas: no config\.json in /);
+    const usage = atlas(['analyze', model]);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/missing --text <text>/);
+    expect(atlas(['nonsense']).status).toBe(2);
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * The main-side handler map: one function per API channel, each validating its argument
+ * (types, bounds, sizes) before the engine sees it. No electron import: the Electron main
+ * process registers these with ipcMain, and browser tests call the very same functions.
+ */
+import { CHANNELS, LIMITS, USER_ERROR_PREFIX, type AnalyzeRequest, type Channel, type HeadDetailRequest } from '../shared/api';
+import type { Engine } from '../engine/engine';
+
+export class ValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValidationError';
+  }
+}
+
+function record(arg: unknown, what: string): Record<string, unknown> {
+  if (typeof arg !== 'object' || arg === null || Array.isArray(arg)) throw new ValidationError(`${what} must be an object`);
+  return arg as Record<string, unknown>;
+}
+
+export function parseAnalyzeRequest(arg: unknown): AnalyzeRequest {
+  const r = record(arg, 'analyze request');
+  if (typeof r.text !== 'string') throw new ValidationError('text must be a string');
+  if (r.text.length > LIMITS.maxTextChars) {
+    throw new ValidationError(`text is ${r.text.length} characters; the limit is ${LIMITS.maxTextChars}`);
+  }
+  if (r.prependEndOfText !== undefined && typeof r.prependEndOfText !== 'boolean') {
+    throw new ValidationError('prependEndOfText must be true or false');
+  }
+  return { text: r.text, prependEndOfText: r.prependEndOfText === true };
+}
+
+function index(r: Record<string, unknown>, key: string): number {
+  const v = r[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 4096) {
+    throw new ValidationError(`${key} must be a non-negative integer`);
+  }
+  return v;
+}
+
+export function parseHeadDetailRequest(arg: unknown): HeadDetailRequest {
+  const base = parseAnalyzeRequest(arg);
+  const r = record(arg, 'head detail request');
+  return { ...base, layer: index(r, 'layer'), head: index(r, 'head') };
+}
+
+export type Handler = (arg: unknown) => Promise<unknown>;
+
+/** Errors reach the renderer as their message only; mark the ones written for people. */
+function userFacing(e: unknown): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  return new Error(msg.startsWith(USER_ERROR_PREFIX) ? msg : USER_ERROR_PREFIX + msg);
+}
+
+/**
+ * `ready` is the model load in progress: requests wait for it, and a failed load reaches the
+ * renderer as that request's error instead of a dead window.
+ */
+export function createHandlers(engine: Engine, ready: Promise<unknown> = Promise.resolve()): Record<Channel, Handler> {
+  const wrap =
+    (fn: Handler): Handler =>
+    async (arg) => {
+      try {
+        await ready;
+        return await fn(arg);
+      } catch (e) {
+        throw userFacing(e);
+      }
+    };
+  return {
+    [CHANNELS.modelInfo]: wrap(async () => engine.modelInfo()),
+    [CHANNELS.analyze]: wrap(async (arg) => engine.analyze(parseAnalyzeRequest(arg))),
+    [CHANNELS.headDetail]: wrap(async (arg) => engine.headDetail(parseHeadDetailRequest(arg))),
+  };
+}

@@ -1,0 +1,16 @@
+/**
+ * createApi(invoke) → the typed window.atlas. The preload passes ipcRenderer.invoke; browser
+ * tests and the web mode pass a transport with the same shape, so every caller drives the same
+ * main-side handlers. No electron import here, on purpose.
+ */
+import { CHANNELS, type AtlasApi, type Channel } from '../shared/api';
+
+export type Invoke = (channel: Channel, arg?: unknown) => Promise<unknown>;
+
+export function createApi(invoke: Invoke): AtlasApi {
+  return {
+    modelInfo: () => invoke(CHANNELS.modelInfo) as ReturnType<AtlasApi['modelInfo']>,
+    analyze: (req) => invoke(CHANNELS.analyze, req) as ReturnType<AtlasApi['analyze']>,
+    headDetail: (req) => invoke(CHANNELS.headDetail, req) as ReturnType<AtlasApi['headDetail']>,
+  };
+}

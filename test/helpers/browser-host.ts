@@ -1,0 +1,95 @@
+/**
+ * Drives the built renderer in Debian Chromium with the real engine behind it: a static server
+ * on 127.0.0.1 serves out/renderer, and window.__atlasTransport is a Playwright binding that
+ * calls the real main-side handlers (createHandlers) with packed messages. No engine mocks.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createHandlers } from '../../src/main/handlers';
+import type { Engine } from '../../src/engine/engine';
+import { fromBase64, pack, toBase64, unpack, type WireReply } from '../../src/shared/wire';
+import type { Channel } from '../../src/shared/api';
+
+export const RENDERER_DIR = resolve('out/renderer');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+export function serveStatic(root: string): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    const file = join(root, path === '/' ? 'index.html' : path);
+    if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((ok) => {
+    server.listen(0, '127.0.0.1', () => ok({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }));
+  });
+}
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Debian chromium not found at ${CHROMIUM}: apt-get install chromium (CI's .ci/run does)`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+export interface HostedPage {
+  page: Page;
+  context: BrowserContext;
+  /** Channels the page invoked, in order. */
+  calls: Channel[];
+}
+
+export async function openApp(
+  browser: Browser,
+  url: string,
+  engine: Engine,
+  options: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {},
+): Promise<HostedPage> {
+  if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('out/renderer is missing: run `npm run build` first');
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1280, height: options.height ?? 800 },
+    colorScheme: options.colorScheme ?? 'light',
+  });
+  const page = await context.newPage();
+  const handlers = createHandlers(engine);
+  const calls: Channel[] = [];
+  await page.exposeFunction('__atlasTransport', async (channel: string, request: string): Promise<string> => {
+    let reply: WireReply;
+    const handler = handlers[channel as Channel];
+    try {
+      if (!handler) throw new Error(`unknown channel ${channel}`);
+      calls.push(channel as Channel);
+      reply = { ok: await handler(unpack(fromBase64(request))) };
+    } catch (e) {
+      reply = { error: (e as Error).message };
+    }
+    return toBase64(pack(reply));
+  });
+  await page.goto(url);
+  return { page, context, calls };
+}

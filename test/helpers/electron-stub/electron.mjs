@@ -1,0 +1,86 @@
+// A recording stand-in for the electron module, for running the built main bundle under plain
+// Node. It records windows, IPC handlers and security settings, calls the model-info handler
+// once the window has loaded, writes everything to $ATLAS_STUB_REPORT and exits.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+const report = { windows: [], handlers: [], permissionHandlerSet: false, modelInfo: null, errors: [] };
+const handlers = new Map();
+
+function finish() {
+  writeFileSync(process.env.ATLAS_STUB_REPORT, JSON.stringify(report, null, 2));
+  process.exit(0);
+}
+
+async function probe() {
+  try {
+    report.modelInfo = await handlers.get('atlas:model-info')?.({}, undefined);
+  } catch (e) {
+    report.errors.push(String(e));
+  }
+  finish();
+}
+
+class WebContents {
+  constructor(win) {
+    this.win = win;
+  }
+  setWindowOpenHandler(fn) {
+    this.win.windowOpenHandler = fn({ url: 'https://example.com' });
+  }
+  on(event) {
+    this.win.webContentsEvents.push(event);
+  }
+}
+
+export class BrowserWindow {
+  static all = [];
+  static getAllWindows() {
+    return BrowserWindow.all;
+  }
+  constructor(options) {
+    this.record = { options, loaded: null, windowOpenHandler: null, webContentsEvents: [] };
+    this.webContents = new WebContents(this.record);
+    report.windows.push(this.record);
+    BrowserWindow.all.push(this);
+  }
+  once() {}
+  on() {}
+  show() {}
+  async loadFile(path) {
+    this.record.loaded = { file: path };
+    setTimeout(probe, 0);
+  }
+  async loadURL(url) {
+    this.record.loaded = { url };
+    setTimeout(probe, 0);
+  }
+}
+
+export const app = {
+  isPackaged: false,
+  whenReady: () => Promise.resolve(),
+  getPath: () => tmpdir(),
+  getAppPath: () => process.cwd(),
+  on: () => {},
+  quit: () => {},
+};
+
+export const ipcMain = {
+  handle(channel, fn) {
+    handlers.set(channel, fn);
+    report.handlers.push(channel);
+  },
+};
+
+export const session = {
+  defaultSession: {
+    setPermissionRequestHandler() {
+      report.permissionHandlerSet = true;
+    },
+  },
+};
+
+export const contextBridge = {};
+export const ipcRenderer = {};
+export default { app, BrowserWindow, ipcMain, session, contextBridge, ipcRenderer };

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { createHandlers, parseAnalyzeRequest, parseHeadDetailRequest } from '../../src/main/handlers';
+import { CHANNELS, LIMITS } from '../../src/shared/api';
+import { Engine } from '../../src/engine/engine';
+import { tempDir } from '../helpers/fixtures';
+
+describe('IPC argument validation in main', () => {
+  it('accepts a well-formed analyze request and defaults prependEndOfText to false', () => {
+    expect(parseAnalyzeRequest({ text: 'hi' })).toEqual({ text: 'hi', prependEndOfText: false });
+  });
+
+  it.each([
+    [null, /must be an object/],
+    ['text', /must be an object/],
+    [[1, 2], /must be an object/],
+    [{}, /text must be a string/],
+    [{ text: 42 }, /text must be a string/],
+    [{ text: 'x', prependEndOfText: 'yes' }, /prependEndOfText must be true or false/],
+    [{ text: 'x'.repeat(LIMITS.maxTextChars + 1) }, /limit is 20000/],
+  ])('rejects analyze argument %#', (arg, message) => {
+    expect(() => parseAnalyzeRequest(arg)).toThrow(message);
+  });
+
+  it.each([
+    [{ text: 'x', layer: -1, head: 0 }, /layer must be a non-negative integer/],
+    [{ text: 'x', layer: 0.5, head: 0 }, /layer must be a non-negative integer/],
+    [{ text: 'x', layer: 0, head: '1' }, /head must be a non-negative integer/],
+    [{ text: 'x', layer: 0, head: 1e9 }, /head must be a non-negative integer/],
+  ])('rejects head detail argument %#', (arg, message) => {
+    expect(() => parseHeadDetailRequest(arg)).toThrow(message);
+  });
+
+  it('registers one handler per API channel and turns errors into user-facing messages', async () => {
+    const handlers = createHandlers(new Engine({ cacheDir: tempDir() }));
+    expect(Object.keys(handlers).sort()).toEqual(Object.values(CHANNELS).sort());
+    await expect(handlers[CHANNELS.analyze]({ text: 5 })).rejects.toThrow(/^AtlasError: text must be a string/);
+    await expect(handlers[CHANNELS.modelInfo](undefined)).rejects.toThrow(/^AtlasError: no model is loaded/);
+  });
+
+  it('reports a failed model load on every request instead of hanging', async () => {
+    const failed = Promise.reject(new Error('model.safetensors: truncated'));
+    failed.catch(() => undefined);
+    const handlers = createHandlers(new Engine({ cacheDir: tempDir() }), failed);
+    await expect(handlers[CHANNELS.analyze]({ text: 'x' })).rejects.toThrow(/AtlasError: model\.safetensors: truncated/);
+  });
+});

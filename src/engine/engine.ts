@@ -142,8 +142,12 @@ export class Engine {
 
   /** Every output the graph exposes, for the command line and exports. */
   async runAll(ids: readonly number[]): Promise<Record<string, HostTensor>> {
-    const m = this.model();
-    return m.runtime.run(ids, m.runtime.outputNames);
+    return this.run(ids, this.model().runtime.outputNames);
+  }
+
+  /** Only the named outputs (the runtime then skips nothing, but copies only these). */
+  async run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, HostTensor>> {
+    return this.model().runtime.run(ids, fetches);
   }
 
   private async runCached(ids: readonly number[]): Promise<Record<string, HostTensor>> {

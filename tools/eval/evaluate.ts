@@ -1,0 +1,182 @@
+/**
+ * Evaluates a GPT-2 checkpoint through the app's own engine (tokenizer, built ONNX graph,
+ * onnxruntime-node) on text it never saw in training:
+ *
+ *   npx tsx tools/eval/evaluate.ts [model-dir] [--json out.json]
+ *
+ *  - held-out cross-entropy (nats/token) next to a unigram baseline computed on the training
+ *    text (add-one smoothed over GPT-2's 50257 tokens);
+ *  - per head: previous-token score, first-token score, mean entropy (on held-out windows);
+ *  - per head: induction score on random tokens repeated twice.
+ *
+ * Inputs: tools/eval/data/heldout.txt and unigram-train.json, written by
+ * tools/train-tiny-gpt2/prepare-data.ts. The model defaults to the bundled one.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Engine } from '../../src/engine/engine';
+import { bundledModelDir } from '../../src/engine/paths';
+import { END_OF_TEXT_ID, GPT2_VOCAB_SIZE } from '../../src/engine/tokenizer';
+import { hookNames } from '../../src/shared/hooks';
+import { firstTokenScore, inductionScore, meanEntropy, previousTokenScore } from '../../src/shared/head-scores';
+
+const DATA = join(import.meta.dirname, 'data');
+/** Held-out windows used for the per-head pattern scores (cross-entropy uses all of them). */
+const PATTERN_WINDOWS = 24;
+const INDUCTION_SEQS = 16;
+const INDUCTION_LEN = 50;
+
+interface HeadRow {
+  layer: number;
+  head: number;
+  previousToken: number;
+  firstToken: number;
+  entropy: number;
+  induction: number;
+}
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({ options: { json: { type: 'string' } }, allowPositionals: true });
+  const modelDir = positionals[0] ?? bundledModelDir(process.cwd());
+  const engine = new Engine({ cacheDir: mkdtempSync(join(tmpdir(), 'atlas-eval-')) });
+  const info = await engine.load(modelDir);
+  const { nLayers: L, nHeads: H, nCtx } = info;
+  const V = GPT2_VOCAB_SIZE;
+
+  // Held-out stream, tokenised as in training: <|endoftext|> before each document.
+  const docs = readFileSync(join(DATA, 'heldout.txt'), 'utf8').trimEnd().split('\n\n\n');
+  const stream: number[] = [];
+  for (const d of docs) stream.push(END_OF_TEXT_ID, ...engine.tokenizer.encode(d));
+  const unigram = JSON.parse(readFileSync(join(DATA, 'unigram-train.json'), 'utf8')) as {
+    total: number;
+    counts: Record<string, number>;
+  };
+  const logUnigram = (id: number): number => Math.log(((unigram.counts[String(id)] ?? 0) + 1) / (unigram.total + V));
+
+  let nll = 0;
+  let nllUnigram = 0;
+  let predicted = 0;
+  const sums = Array.from({ length: L * H }, () => ({ prev: 0, first: 0, ent: 0, n: 0 }));
+  const windows = Math.floor((stream.length - 1) / nCtx);
+  for (let w = 0; w < windows; w++) {
+    const ids = stream.slice(w * nCtx, w * nCtx + nCtx);
+    const next = stream.slice(w * nCtx + 1, w * nCtx + nCtx + 1);
+    const withPatterns = w < PATTERN_WINDOWS;
+    const fetches = ['logits', ...(withPatterns ? Array.from({ length: L }, (_, l) => hookNames(l).pattern) : [])];
+    const out = await engine.run(ids, fetches);
+    const logits = out['logits']?.data as Float32Array;
+    for (let t = 0; t < ids.length; t++) {
+      const row = logits.subarray(t * V, (t + 1) * V);
+      let max = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < V; i++) max = Math.max(max, row[i] ?? 0);
+      let z = 0;
+      for (let i = 0; i < V; i++) z += Math.exp((row[i] ?? 0) - max);
+      const target = next[t] ?? 0;
+      nll -= (row[target] ?? 0) - max - Math.log(z);
+      nllUnigram -= logUnigram(target);
+      predicted++;
+    }
+    if (withPatterns) {
+      const T = ids.length;
+      for (let l = 0; l < L; l++) {
+        const p = out[hookNames(l).pattern]?.data as Float32Array;
+        for (let h = 0; h < H; h++) {
+          const one = p.subarray(h * T * T, (h + 1) * T * T);
+          const s = sums[l * H + h];
+          if (!s) continue;
+          s.prev += previousTokenScore(one, T);
+          s.first += firstTokenScore(one, T);
+          s.ent += meanEntropy(one, T);
+          s.n++;
+        }
+      }
+    }
+  }
+
+  // Induction: <|endoftext|>, then n random tokens, then the same n tokens again.
+  const rand = seeded(2022);
+  const induction = new Float64Array(L * H);
+  for (let s = 0; s < INDUCTION_SEQS; s++) {
+    const block = Array.from({ length: INDUCTION_LEN }, () => 1000 + Math.floor(rand() * 40000));
+    const ids = [END_OF_TEXT_ID, ...block, ...block];
+    const T = ids.length;
+    const out = await engine.run(
+      ids,
+      Array.from({ length: L }, (_, l) => hookNames(l).pattern),
+    );
+    for (let l = 0; l < L; l++) {
+      const p = out[hookNames(l).pattern]?.data as Float32Array;
+      for (let h = 0; h < H; h++) {
+        induction[l * H + h] =
+          (induction[l * H + h] ?? 0) +
+          inductionScore(p.subarray(h * T * T, (h + 1) * T * T), T, INDUCTION_LEN, 1) / INDUCTION_SEQS;
+      }
+    }
+  }
+
+  const heads: HeadRow[] = [];
+  for (let l = 0; l < L; l++) {
+    for (let h = 0; h < H; h++) {
+      const s = sums[l * H + h] ?? { prev: 0, first: 0, ent: 0, n: 1 };
+      heads.push({
+        layer: l,
+        head: h,
+        previousToken: s.prev / s.n,
+        firstToken: s.first / s.n,
+        entropy: s.ent / s.n,
+        induction: induction[l * H + h] ?? 0,
+      });
+    }
+  }
+  const ce = nll / predicted;
+  const ceUnigram = nllUnigram / predicted;
+  const best = (key: keyof HeadRow): HeadRow => heads.reduce((a, b) => ((b[key] as number) > (a[key] as number) ? b : a));
+  const report = {
+    model: info.label,
+    heldOutTokens: predicted,
+    crossEntropy: ce,
+    unigramCrossEntropy: ceUnigram,
+    improvement: ceUnigram - ce,
+    perplexity: Math.exp(ce),
+    heads,
+    bestPreviousToken: best('previousToken'),
+    bestInduction: best('induction'),
+  };
+
+  const f = (x: number): string => x.toFixed(3);
+  console.log(`model: ${info.label}`);
+  console.log(`held-out tokens predicted: ${predicted} (${windows} windows of ${nCtx})`);
+  console.log(`cross-entropy: ${f(ce)} nats/token (perplexity ${Math.exp(ce).toFixed(1)})`);
+  console.log(`unigram baseline (training text, add-one): ${f(ceUnigram)} nats/token`);
+  console.log(`improvement over unigram: ${f(ceUnigram - ce)} nats/token`);
+  console.log('');
+  console.log('layer head  prev-token  first-token  entropy  induction');
+  for (const r of heads) {
+    console.log(
+      `${String(r.layer).padStart(5)} ${String(r.head).padStart(4)}  ${f(r.previousToken).padStart(10)}  ${f(r.firstToken).padStart(11)}  ${f(r.entropy).padStart(7)}  ${f(r.induction).padStart(9)}`,
+    );
+  }
+  console.log('');
+  console.log(
+    `best previous-token head: L${report.bestPreviousToken.layer}H${report.bestPreviousToken.head} ${f(report.bestPreviousToken.previousToken)}`,
+  );
+  console.log(
+    `best induction head: L${report.bestInduction.layer}H${report.bestInduction.head} ${f(report.bestInduction.induction)}`,
+  );
+  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
+  await engine.unload();
+}
+
+await main();

@@ -1,0 +1,309 @@
+#!/usr/bin/python3
+"""Train the bundled default model: a small GPT-2, exported in the Hugging Face GPT-2 layout.
+
+Offline tool, never part of `npm install`, `npm start` or `npm test`. See README.md beside it.
+
+Input:  the token files written by prepare-data.ts (uint16 GPT-2 token ids).
+Output: model.safetensors (F16, HF GPT-2 key names, Conv1D [in, out] weights, tied lm_head),
+        config.json (HF GPT-2 config), training-log.json (loss curve and run facts).
+
+The model is GPT-2 exactly (nanoGPT's model.py is the template): pre-LayerNorm blocks, learned
+positions, GELU tanh approximation, LayerNorm eps 1e-5, unembedding tied to wte, biases everywhere.
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+VOCAB = 50257
+EOT = 50256
+
+
+class Block(nn.Module):
+    def __init__(self, d, n_head, n_ctx, dropout):
+        super().__init__()
+        self.n_head = n_head
+        self.ln_1 = nn.LayerNorm(d, eps=1e-5)
+        self.c_attn = nn.Linear(d, 3 * d)
+        self.c_proj = nn.Linear(d, d)
+        self.ln_2 = nn.LayerNorm(d, eps=1e-5)
+        self.c_fc = nn.Linear(d, 4 * d)
+        self.mlp_proj = nn.Linear(4 * d, d)
+        self.drop = nn.Dropout(dropout)
+        self.register_buffer("mask", torch.tril(torch.ones(n_ctx, n_ctx, dtype=torch.bool)))
+
+    def attn(self, x):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        hd = C // self.n_head
+        q = q.view(B, T, self.n_head, hd).transpose(1, 2)
+        k = k.view(B, T, self.n_head, hd).transpose(1, 2)
+        v = v.view(B, T, self.n_head, hd).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(hd)
+        att = att.masked_fill(~self.mask[:T, :T], float("-inf"))
+        att = self.drop(F.softmax(att, dim=-1))
+        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+        return self.drop(self.c_proj(y))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        h = F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh")
+        return x + self.drop(self.mlp_proj(h))
+
+
+class GPT2(nn.Module):
+    def __init__(self, n_layer, n_head, d, n_ctx, dropout):
+        super().__init__()
+        self.wte = nn.Embedding(VOCAB, d)
+        self.wpe = nn.Embedding(n_ctx, d)
+        self.drop = nn.Dropout(dropout)
+        self.h = nn.ModuleList([Block(d, n_head, n_ctx, dropout) for _ in range(n_layer)])
+        self.ln_f = nn.LayerNorm(d, eps=1e-5)
+        self.apply(self._init)
+        # GPT-2's scaled init of the residual projections
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight") or name.endswith("mlp_proj.weight"):
+                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * n_layer))
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+
+    def forward(self, idx, targets=None):
+        T = idx.shape[1]
+        pos = torch.arange(T, device=idx.device)
+        x = self.drop(self.wte(idx) + self.wpe(pos))
+        for b in self.h:
+            x = b(x)
+        logits = self.ln_f(x) @ self.wte.weight.t()  # tied unembedding
+        if targets is None:
+            return logits, None
+        return logits, F.cross_entropy(logits.reshape(-1, VOCAB), targets.reshape(-1))
+
+
+def hf_state_dict(model):
+    """Rename to HF GPT-2 keys; nn.Linear stores [out, in], HF's Conv1D stores [in, out]."""
+    out = {
+        "wte.weight": model.wte.weight,
+        "wpe.weight": model.wpe.weight,
+        "ln_f.weight": model.ln_f.weight,
+        "ln_f.bias": model.ln_f.bias,
+    }
+    for i, b in enumerate(model.h):
+        p = f"h.{i}."
+        out[p + "ln_1.weight"] = b.ln_1.weight
+        out[p + "ln_1.bias"] = b.ln_1.bias
+        out[p + "attn.c_attn.weight"] = b.c_attn.weight.t()
+        out[p + "attn.c_attn.bias"] = b.c_attn.bias
+        out[p + "attn.c_proj.weight"] = b.c_proj.weight.t()
+        out[p + "attn.c_proj.bias"] = b.c_proj.bias
+        out[p + "ln_2.weight"] = b.ln_2.weight
+        out[p + "ln_2.bias"] = b.ln_2.bias
+        out[p + "mlp.c_fc.weight"] = b.c_fc.weight.t()
+        out[p + "mlp.c_fc.bias"] = b.c_fc.bias
+        out[p + "mlp.c_proj.weight"] = b.mlp_proj.weight.t()
+        out[p + "mlp.c_proj.bias"] = b.mlp_proj.bias
+    return out
+
+
+def write_safetensors(path, tensors, metadata):
+    """Written by hand: the format is a u64 header length, a JSON header, then raw little-endian
+    data, and Debian's python3-torch ships no safetensors package."""
+    header = {"__metadata__": metadata}
+    blobs = []
+    offset = 0
+    for name in sorted(tensors):
+        arr = tensors[name].detach().to(torch.float16).contiguous().numpy()
+        raw = arr.astype("<f2").tobytes()
+        header[name] = {"dtype": "F16", "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    hjson = json.dumps(header, separators=(",", ":")).encode()
+    hjson += b" " * ((8 - len(hjson) % 8) % 8)  # keep data 8-byte aligned, as the reference writer does
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(hjson)))
+        f.write(hjson)
+        for raw in blobs:
+            f.write(raw)
+    os.replace(tmp, path)
+
+
+def hf_config(a):
+    return {
+        "architectures": ["GPT2LMHeadModel"],
+        "model_type": "gpt2",
+        "vocab_size": VOCAB,
+        "n_positions": a.n_ctx,
+        "n_ctx": a.n_ctx,
+        "n_embd": a.d_model,
+        "n_layer": a.n_layer,
+        "n_head": a.n_head,
+        "n_inner": None,
+        "activation_function": "gelu_new",
+        "layer_norm_epsilon": 1e-5,
+        "resid_pdrop": a.dropout,
+        "embd_pdrop": a.dropout,
+        "attn_pdrop": a.dropout,
+        "initializer_range": 0.02,
+        "bos_token_id": EOT,
+        "eos_token_id": EOT,
+        "tie_word_embeddings": True,
+        "torch_dtype": "float16",
+    }
+
+
+def batches(train, a, rng):
+    """Random windows of the training stream. A share of rows (--repeat-frac) is a random span
+    of real text written twice in a row: copying from context is what induction heads do, and
+    natural text this small repeats too rarely for them to form in a CPU-sized budget."""
+    T = a.n_ctx
+    while True:
+        x = np.empty((a.batch, T + 1), dtype=np.int64)
+        for r in range(a.batch):
+            if rng.random() < a.repeat_frac:
+                span = int(rng.integers(16, (T + 1) // 2 + 1))
+                s = int(rng.integers(0, len(train) - span))
+                chunk = train[s : s + span].astype(np.int64)
+                row = np.concatenate([chunk, chunk])
+                pad_start = int(rng.integers(0, len(train) - (T + 1)))
+                pre = train[pad_start : pad_start + (T + 1 - len(row))].astype(np.int64)
+                x[r] = np.concatenate([pre, row])[: T + 1]
+            else:
+                s = int(rng.integers(0, len(train) - (T + 1)))
+                x[r] = train[s : s + T + 1]
+        t = torch.from_numpy(x)
+        yield t[:, :-1], t[:, 1:]
+
+
+@torch.no_grad()
+def evaluate(model, data, n_ctx, max_windows=64):
+    model.eval()
+    losses = []
+    step = n_ctx
+    for i, s in enumerate(range(0, len(data) - n_ctx - 1, step)):
+        if i >= max_windows:
+            break
+        x = torch.from_numpy(data[s : s + n_ctx].astype(np.int64))[None]
+        y = torch.from_numpy(data[s + 1 : s + n_ctx + 1].astype(np.int64))[None]
+        losses.append(model(x, y)[1].item())
+    model.train()
+    return float(np.mean(losses))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="folder with train.u16 and heldout.u16 from prepare-data.ts")
+    ap.add_argument("--out", required=True, help="folder to write model.safetensors, config.json, training-log.json")
+    ap.add_argument("--n-layer", type=int, default=4)
+    ap.add_argument("--n-head", type=int, default=4)
+    ap.add_argument("--d-model", type=int, default=128)
+    ap.add_argument("--n-ctx", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--min-lr", type=float, default=1e-4)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--repeat-frac", type=float, default=0.15)
+    ap.add_argument("--minutes", type=float, default=100, help="wall-time budget; the LR schedule is fitted to it")
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1234)
+    a = ap.parse_args()
+
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    rng = np.random.default_rng(a.seed)
+    train = np.fromfile(os.path.join(a.data, "train.u16"), dtype="<u2")
+    held = np.fromfile(os.path.join(a.data, "heldout.u16"), dtype="<u2")
+    os.makedirs(a.out, exist_ok=True)
+
+    model = GPT2(a.n_layer, a.n_head, a.d_model, a.n_ctx, a.dropout)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=a.lr, betas=(0.9, 0.95),
+    )
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"params {n_params:,}  train tokens {len(train):,}  held-out tokens {len(held):,}", flush=True)
+
+    budget = a.minutes * 60
+    t0 = time.time()
+    log = {"steps": [], "train_loss": [], "heldout_loss": [], "eval_steps": [], "tokens": []}
+    step = 0
+    ema = None
+    it = batches(train, a, rng)
+    est_total = None
+    while True:
+        elapsed = time.time() - t0
+        if elapsed > budget or (a.max_steps and step >= a.max_steps):
+            break
+        # Cosine schedule over the expected number of steps, re-estimated from the measured pace.
+        if step >= 20:
+            est_total = max(step + 1, int(step * budget / elapsed))
+            if a.max_steps:
+                est_total = min(est_total, a.max_steps)
+        if step < a.warmup:
+            lr = a.lr * (step + 1) / a.warmup
+        elif est_total:
+            frac = min(1.0, (step - a.warmup) / max(1, est_total - a.warmup))
+            lr = a.min_lr + 0.5 * (a.lr - a.min_lr) * (1 + math.cos(math.pi * frac))
+        else:
+            lr = a.lr
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y = next(it)
+        _, loss = model(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        if step % 25 == 0:
+            log["steps"].append(step)
+            log["train_loss"].append(ema)
+            log["tokens"].append(step * a.batch * a.n_ctx)
+        if step % 250 == 0:
+            hl = evaluate(model, held, a.n_ctx, 16)
+            log["eval_steps"].append(step)
+            log["heldout_loss"].append(hl)
+            print(f"step {step} lr {lr:.2e} train {ema:.3f} held-out {hl:.3f} "
+                  f"{time.time() - t0:.0f}s tok/s {step * a.batch * a.n_ctx / (time.time() - t0):.0f}", flush=True)
+        if step % 1000 == 0:
+            write_safetensors(os.path.join(a.out, "model.safetensors"), hf_state_dict(model), {"format": "pt"})
+
+    wall = time.time() - t0
+    final_held = evaluate(model, held, a.n_ctx, 64)
+    write_safetensors(os.path.join(a.out, "model.safetensors"), hf_state_dict(model), {"format": "pt"})
+    with open(os.path.join(a.out, "config.json"), "w") as f:
+        json.dump(hf_config(a), f, indent=2)
+        f.write("\n")
+    log.update({
+        "params": n_params,
+        "final_steps": step,
+        "tokens_seen": step * a.batch * a.n_ctx,
+        "wall_seconds": wall,
+        "final_heldout_loss_torch": final_held,
+        "args": vars(a),
+        "torch_version": torch.__version__,
+    })
+    with open(os.path.join(a.out, "training-log.json"), "w") as f:
+        json.dump(log, f)
+    print(f"done: {step} steps, {wall / 60:.1f} min, held-out loss {final_held:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -37,6 +37,8 @@ interface Loaded {
   config: Gpt2Config;
   runtime: ModelRuntime;
   stats: LoadStats;
+  /** attn.c_proj.weight per layer, [H·d_head, d_model] = W_O as [H, d_head, d_model]. */
+  wO: Float32Array[];
 }
 
 export interface EngineOptions {
@@ -70,8 +72,11 @@ export class Engine {
     const dir = resolve(modelDir);
     const ckpt = Gpt2Checkpoint.open(dir);
     let built;
+    let wO: Float32Array[];
     try {
       built = await ensureBuilt(ckpt, this.options.cacheDir);
+      // Kept for per-head value projections (v·W_O), so toggled weights can recompute ΔE.
+      wO = Array.from({ length: ckpt.config.nLayer }, (_, l) => ckpt.read(`h.${l}.attn.c_proj.weight`));
     } finally {
       ckpt.close();
     }
@@ -102,6 +107,7 @@ export class Engine {
       config: c,
       runtime,
       stats: { buildMs: built.buildMs, fromCache: built.fromCache, sessionMs, modelPath: built.modelPath },
+      wO,
     };
     return info;
   }
@@ -214,6 +220,16 @@ export class Engine {
       for (let t = 0; t < T; t++) dst.set(src.subarray((t * H + req.head) * width, (t * H + req.head + 1) * width), t * width);
       return dst;
     };
+    const v = headSlice(hk.v, dh);
+    const wO = m.wO[req.layer] ?? new Float32Array(0);
+    const vO = new Float32Array(T * D);
+    for (let t = 0; t < T; t++) {
+      for (let i = 0; i < dh; i++) {
+        const vi = v[t * dh + i] ?? 0;
+        const row = (req.head * dh + i) * D;
+        for (let o = 0; o < D; o++) vO[t * D + o] = (vO[t * D + o] ?? 0) + vi * (wO[row + o] ?? 0);
+      }
+    }
     return {
       layer: req.layer,
       head: req.head,
@@ -222,9 +238,11 @@ export class Engine {
       dModel: D,
       q: headSlice(hk.q, dh),
       k: headSlice(hk.k, dh),
-      v: headSlice(hk.v, dh),
+      v,
       z: headSlice(hk.z, dh),
       result: headSlice(hk.result, D),
+      vO,
+      residPre: T ? f32(out, hk.residPre).slice() : new Float32Array(0),
     };
   }
 }

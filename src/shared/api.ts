@@ -70,6 +70,10 @@ export interface HeadDetail {
   v: Float32Array; // hook_v[:, head]  [T, d_head]
   z: Float32Array; // hook_z[:, head]  [T, d_head]
   result: Float32Array; // hook_result[:, head]  [T, d_model]
+  /** v[k] @ W_O[head] for every key k, [T, d_model]: ΔE for any weights w is Σ_k w_k · vO[k]. */
+  vO: Float32Array;
+  /** blocks.{layer}.hook_resid_pre, [T, d_model]: the embeddings E this layer updates. */
+  residPre: Float32Array;
 }
 
 /** window.atlas: what the renderer may ask of the engine. */

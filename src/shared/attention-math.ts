@@ -87,3 +87,34 @@ export function futureWeight(weights: Float32Array, T: number): Float64Array {
 export function headOffset(layer: number, head: number, nHeads: number, T: number): number {
   return (layer * nHeads + head) * T * T;
 }
+
+/** The steps of softmax(mask(QKᵀ/√d_k))·V, in the order the view walks through them. */
+export const STAGES = ['dot', 'scale', 'mask', 'softmax', 'weights'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface StageView {
+  /** [T_q, T_k] row-major values drawn at this stage. */
+  values: Float32Array;
+  /** Whether masked cells are drawn struck out (the mask is on and has been applied). */
+  showMask: boolean;
+  /** Values can be negative (scores) or are weights in [0, 1]. */
+  signed: boolean;
+}
+
+/**
+ * What one head's grid shows at `stage`, given the toggles. Stages before a step show its
+ * input; a step that is toggled off passes values through unchanged.
+ */
+export function stageView(dot: Float32Array, T: number, dHead: number, stage: Stage, opts: StageOptions): StageView {
+  switch (stage) {
+    case 'dot':
+      return { values: Float32Array.from(dot), showMask: false, signed: true };
+    case 'scale':
+      return { values: scaledScores(dot, dHead, opts.scale), showMask: false, signed: true };
+    case 'mask':
+      return { values: scaledScores(dot, dHead, opts.scale), showMask: opts.mask, signed: true };
+    case 'softmax':
+    case 'weights':
+      return { values: attentionWeights(dot, T, dHead, opts), showMask: opts.mask, signed: false };
+  }
+}

@@ -63,6 +63,16 @@ describe('engine.analyze and headDetail', () => {
         Array.from(result.subarray((t * H + 3) * D, (t * H + 4) * D)),
       );
     }
+    // Σ_k pattern[q, k] · vO[k] reproduces hook_result for that head: the renderer's ΔE.
+    const pattern = all[hookNames(2).pattern]?.data as Float32Array;
+    for (let tq = 0; tq < T; tq++) {
+      for (let o = 0; o < D; o++) {
+        let s = 0;
+        for (let tk = 0; tk < T; tk++) s += (pattern[(3 * T + tq) * T + tk] ?? 0) * (d.vO[tk * D + o] ?? 0);
+        expect(Math.abs(s - (d.result[tq * D + o] ?? 0))).toBeLessThan(1e-5);
+      }
+    }
+    expect(Array.from(d.residPre)).toEqual(Array.from(all[hookNames(2).residPre]?.data as Float32Array));
     await expect(m.engine.headDetail({ ...req, layer: 9 })).rejects.toThrow(/outside this model \(3 layers × 4 heads\)/);
   });
 

@@ -1,0 +1,157 @@
+/**
+ * The renderer's state: what is typed, what the engine answered, and what the learner is
+ * looking at. Engine results are $state.raw: they are replaced whole, never mutated, and
+ * typed arrays must not be wrapped in proxies.
+ */
+import type { Analysis, AtlasApi, HeadDetail, ModelInfo } from '../../../shared/api';
+import { STAGES, attentionWeights, headOffset, type Stage } from '../../../shared/attention-math';
+import { t } from '../i18n';
+
+export const DEFAULT_TEXT = 'The cat sat on the mat because it was tired, and the cat slept.';
+const DEBOUNCE_MS = 120;
+/** Show the progress hint only for analyses slower than this. */
+const SLOW_MS = 300;
+/** The grid draws at most this many tokens; the notice says how many were kept. */
+export const GRID_MAX_TOKENS = 128;
+
+export interface Cell {
+  /** Query position (attends from). */
+  q: number;
+  /** Key position (attends to). */
+  k: number;
+}
+
+export class AtlasState {
+  text = $state(DEFAULT_TEXT);
+  prependEot = $state(false);
+  model = $state.raw<ModelInfo | null>(null);
+  analysis = $state.raw<Analysis | null>(null);
+  detail = $state.raw<HeadDetail | null>(null);
+  error = $state<string | null>(null);
+  slow = $state(false);
+
+  layer = $state(0);
+  head = $state(0);
+  stage = $state<Stage>('dot');
+  mask = $state(true);
+  scale = $state(true);
+  /** false: 3Blue1Brown (keys down the left, queries across); true: a row per query. */
+  transposed = $state(false);
+  selected = $state<Cell | null>(null);
+  hoverToken = $state<number | null>(null);
+
+  private latestAnalysis = 0;
+  private latestDetail = 0;
+
+  constructor(private readonly atlas: AtlasApi | null) {
+    if (!atlas) this.error = t('error.noEngine');
+  }
+
+  /** Tokens the grid shows (the view limit, not the model's). */
+  get T(): number {
+    return Math.min(this.analysis?.tokens.length ?? 0, GRID_MAX_TOKENS);
+  }
+
+  /** The query whose values and prediction are shown: the selected cell's, else the last token. */
+  get focusQuery(): number {
+    const n = this.analysis?.tokens.length ?? 0;
+    const q = this.selected?.q ?? this.T - 1;
+    return Math.max(0, Math.min(q, n - 1));
+  }
+
+  /** One head's raw q·k, [T, T] over the drawn tokens. */
+  headDot(): Float32Array {
+    return this.headSlice(this.analysis?.dot);
+  }
+
+  headPattern(): Float32Array {
+    return this.headSlice(this.analysis?.pattern);
+  }
+
+  private headSlice(all: Float32Array | undefined): Float32Array {
+    const a = this.analysis;
+    if (!a || !all || a.tokens.length === 0) return new Float32Array(0);
+    const n = a.tokens.length;
+    const T = this.T;
+    const base = headOffset(this.layer, this.head, a.model.nHeads, n);
+    if (T === n) return all.subarray(base, base + n * n);
+    const out = new Float32Array(T * T);
+    for (let q = 0; q < T; q++) out.set(all.subarray(base + q * n, base + q * n + T), q * T);
+    return out;
+  }
+
+  /** Weights under the current toggles, [T, T]; equals hook_pattern with both on. */
+  weights(): Float32Array {
+    return attentionWeights(this.headDot(), this.T, this.model?.dHead ?? 1, { scale: this.scale, mask: this.mask });
+  }
+
+  /** Debounced analysis of the current text; the previous result stays until the new one lands. */
+  scheduleAnalysis(): () => void {
+    const text = this.text;
+    const prepend = this.prependEot;
+    const timer = setTimeout(() => void this.analyze(text, prepend), DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }
+
+  async analyze(text: string, prepend: boolean): Promise<void> {
+    if (!this.atlas) return;
+    const id = ++this.latestAnalysis;
+    const slowTimer = setTimeout(() => {
+      if (id === this.latestAnalysis) this.slow = true;
+    }, SLOW_MS);
+    try {
+      const result = await this.atlas.analyze({ text, prependEndOfText: prepend });
+      if (id !== this.latestAnalysis) return; // a newer request was sent: its answer wins
+      this.model = result.model;
+      this.analysis = result;
+      this.error = null;
+      this.layer = Math.min(this.layer, result.model.nLayers - 1);
+      this.head = Math.min(this.head, result.model.nHeads - 1);
+      const n = Math.min(result.tokens.length, GRID_MAX_TOKENS);
+      if (this.selected && (this.selected.q >= n || this.selected.k >= n)) this.selected = null;
+    } catch (e) {
+      if (id === this.latestAnalysis) this.error = t('error.generic', { message: (e as Error).message });
+    } finally {
+      clearTimeout(slowTimer);
+      if (id === this.latestAnalysis) this.slow = false;
+    }
+  }
+
+  /** Fetches q, k, v, z, ΔE of the current head for the current analysis. */
+  async loadDetail(): Promise<void> {
+    const a = this.analysis;
+    if (!this.atlas || !a || a.tokens.length === 0) {
+      this.detail = null;
+      return;
+    }
+    const id = ++this.latestDetail;
+    const req = { text: a.text, prependEndOfText: this.prependEot, layer: this.layer, head: this.head };
+    try {
+      const d = await this.atlas.headDetail(req);
+      if (id === this.latestDetail) this.detail = d;
+    } catch (e) {
+      if (id === this.latestDetail) this.error = t('error.generic', { message: (e as Error).message });
+    }
+  }
+
+  /** Whether the loaded detail belongs to what is on screen. */
+  detailIsCurrent(): boolean {
+    const d = this.detail;
+    return !!d && d.layer === this.layer && d.head === this.head && d.T === (this.analysis?.tokens.length ?? -1);
+  }
+
+  stepStage(delta: number): void {
+    const i = STAGES.indexOf(this.stage) + delta;
+    this.stage = STAGES[Math.max(0, Math.min(STAGES.length - 1, i))] ?? this.stage;
+  }
+
+  moveHead(delta: number): void {
+    const n = this.model?.nHeads ?? 1;
+    this.head = (this.head + delta + n) % n;
+  }
+
+  moveLayer(delta: number): void {
+    const n = this.model?.nLayers ?? 1;
+    this.layer = (this.layer + delta + n) % n;
+  }
+}

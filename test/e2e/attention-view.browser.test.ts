@@ -1,0 +1,222 @@
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Analysis } from '../../src/shared/api';
+import { STAGES, headOffset, stageView } from '../../src/shared/attention-math';
+import { RENDERER_DIR, launchChromium, openApp, serveStatic } from '../helpers/browser-host';
+import { viewModel, type ViewModel } from '../helpers/view-model';
+
+const SHOTS = 'test-results/screenshots';
+const SENTENCE = 'The cat sat on the mat because it was tired.';
+
+/** The 3Blue1Brown attention view, driven as a learner drives it, on the real engine. */
+describe('attention view in Debian Chromium', () => {
+  let vm: ViewModel;
+  let browser: Browser;
+  let server: Server;
+  let url: string;
+  let a: Analysis;
+
+  beforeAll(async () => {
+    vm = await viewModel();
+    a = await vm.engine.analyze({ text: SENTENCE, prependEndOfText: false });
+    browser = await launchChromium();
+    ({ server, url } = await serveStatic(RENDERER_DIR));
+    mkdirSync(SHOTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  async function typeSentence(page: Page): Promise<void> {
+    const input = page.getByTestId('text-input');
+    await input.fill('');
+    await input.pressSequentially(SENTENCE, { delay: 2 });
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(a.tokens.length);
+    await page.getByTestId('qk-grid').waitFor();
+  }
+
+  /** Hover the centre of cell (q, k) and read the tooltip. */
+  async function hoverCell(page: Page, q: number, k: number): Promise<string> {
+    const box = await page.locator(`[data-testid="qk-grid"] [data-q="${q}"][data-k="${k}"]`).first().boundingBox();
+    if (!box) throw new Error(`cell ${q},${k} not drawn`);
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    return (await page.getByTestId('grid-tooltip').textContent()) ?? '';
+  }
+
+  const T = (): number => a.tokens.length;
+  const dh = (): number => a.model.dHead;
+  const headDot = (l: number, h: number): Float32Array => {
+    const o = headOffset(l, h, a.model.nHeads, T());
+    return a.dot.subarray(o, o + T() * T());
+  };
+
+  it('shows tokens, steps through every stage with the engine’s numbers, masks, sums and toggles', async () => {
+    const { page, context } = await openApp(browser, url, vm.engine);
+    await typeSentence(page);
+    const chips = (await page.getByTestId('tokens').locator('button').allTextContents()).map((s) => s.trim());
+    expect(chips).toEqual(a.tokens.map((t) => t.display.replace(/ /g, '␣')));
+    expect(await page.getByTestId('model-label').textContent()).toContain(vm.label);
+
+    const grid = page.getByTestId('qk-grid');
+    expect(await grid.getAttribute('data-orientation')).toBe('3b1b');
+    const nMasked = (T() * (T() - 1)) / 2;
+    const litPart: Record<string, string> = { dot: 'Q·Kᵀ', scale: '√d', mask: 'mask(', softmax: 'softmax(', weights: '· V' };
+    for (const stage of STAGES) {
+      await page.getByTestId(`stage-${stage}`).click();
+      expect(await grid.getAttribute('data-stage')).toBe(stage);
+      expect((await page.getByTestId('formula').locator('.lit').allTextContents()).join(' ')).toContain(litPart[stage]);
+      const want = stageView(headDot(0, 0), T(), dh(), stage, { scale: true, mask: true }).values;
+      // Query 5 attends to key 2: the tooltip shows the exact value of this stage.
+      const tip = await hoverCell(page, 5, 2);
+      expect(tip).toContain(a.tokens[5]?.display.replace(/ /g, '␣'));
+      const shown = Number(/= (-?[\d.]+)/.exec(tip)?.[1]);
+      expect(Math.abs(shown - (want[5 * T() + 2] ?? 0))).toBeLessThan(2e-3);
+      const masked = await grid.locator('.masked').count();
+      expect(masked).toBe(stage === 'dot' || stage === 'scale' ? 0 : nMasked);
+      if (stage === 'mask') expect(await hoverCell(page, 2, 5)).toContain('masked');
+      await page.screenshot({ path: `${SHOTS}/view-1280x800-light-${stage}.png` });
+    }
+
+    // Softmax stage: each query's weights sum to 1, shown once per query.
+    await page.getByTestId('stage-softmax').click();
+    const sums = await page.getByTestId('query-sum').allTextContents();
+    expect(sums).toHaveLength(T());
+    expect(sums.every((x) => x === '1.00')).toBe(true);
+    // With both toggles on the drawn weights are the engine's hook_pattern.
+    const o = headOffset(0, 0, a.model.nHeads, T());
+    const drawn = Number(await grid.locator('[data-q="7"][data-k="3"]').getAttribute('data-value'));
+    expect(Math.abs(drawn - (a.pattern[o + 7 * T() + 3] ?? 0))).toBeLessThan(1e-6);
+
+    // Mask off: no struck cells, weight flows to the future and the caption says how much.
+    await page.getByTestId('toggle-mask').click();
+    expect(await grid.locator('.masked').count()).toBe(0);
+    expect(Number(await grid.locator('[data-q="2"][data-k="5"]').getAttribute('data-value'))).toBeGreaterThan(0);
+    expect(await grid.locator('.future').count()).toBe(nMasked);
+    expect(await page.getByTestId('mask-effect').textContent()).toMatch(
+      /Mask off: on average \d+\.\d% of each query’s weight now flows to later tokens/,
+    );
+    await page.screenshot({ path: `${SHOTS}/view-1280x800-light-mask-off.png` });
+    await page.getByTestId('toggle-mask').click();
+
+    // Scaling off: the caption reports the entropy drop.
+    await page.getByTestId('toggle-scale').click();
+    const scaleCaption = (await page.getByTestId('scale-effect').textContent()) ?? '';
+    const [, on, off] = /from ([\d.]+) to ([\d.]+) nats/.exec(scaleCaption) ?? [];
+    expect(Number(off)).toBeLessThanOrEqual(Number(on));
+    const unscaled = stageView(headDot(0, 0), T(), dh(), 'softmax', { scale: false, mask: true }).values;
+    expect(
+      Math.abs(Number(await grid.locator('[data-q="7"][data-k="3"]').getAttribute('data-value')) - (unscaled[7 * T() + 3] ?? 0)),
+    ).toBeLessThan(1e-6);
+    await page.screenshot({ path: `${SHOTS}/view-1280x800-light-scale-off.png` });
+    await page.getByTestId('toggle-scale').click();
+    await context.close();
+  });
+
+  it('explains a selected cell: q, k, their products summing to hook_dot, values and ΔE', async () => {
+    const { page, context } = await openApp(browser, url, vm.engine);
+    await typeSentence(page);
+    await page.getByTestId('stage-dot').click();
+    await hoverCell(page, 6, 1);
+    await page.mouse.down();
+    await page.mouse.up();
+    await page.getByTestId('selected-cell').waitFor();
+    expect(await page.getByTestId('dot-pair').textContent()).toContain('(6)');
+    await expect.poll(async () => page.getByTestId('dot-sum').getAttribute('data-value'), { timeout: 15_000 }).not.toBeNull();
+    const sum = Number(await page.getByTestId('dot-sum').getAttribute('data-value'));
+    expect(Math.abs(sum - (headDot(0, 0)[6 * T() + 1] ?? 0))).toBeLessThan(1e-4);
+    // ΔE of query 6 for this head is hook_result[6, head 0]: its norm is the engine's result norm.
+    const norm = Number(await page.getByTestId('delta-e-norm').getAttribute('data-value'));
+    expect(Math.abs(norm - (a.resultNorm[6 * a.model.nHeads + 0] ?? 0))).toBeLessThan(1e-3);
+    // Value rows are the keys this query attends to, at most up to itself.
+    const ks = await page.getByTestId('value-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-k'))));
+    expect(ks.length).toBeGreaterThan(0);
+    expect(ks.every((k) => k <= 6)).toBe(true);
+    // Predictions for position 6: the engine's top-k, most likely first.
+    const preds = await page.getByTestId('predictions').locator('li').count();
+    expect(preds).toBe(a.topK.k);
+    // Hovering a token chip highlights its row and column in the grid.
+    await page.getByTestId('tokens').locator('button').nth(4).hover();
+    expect(await page.getByTestId('qk-grid').locator('.band').count()).toBe(2);
+    await page.screenshot({ path: `${SHOTS}/view-1280x800-light-selected.png` });
+    await context.close();
+  });
+
+  it('switches head and layer, toggles and transposes from the keyboard', async () => {
+    const { page, context } = await openApp(browser, url, vm.engine, { colorScheme: 'dark' });
+    await typeSentence(page);
+    await page.getByTestId('stage-softmax').click();
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    const current = page.getByTestId('current-head');
+    await page.keyboard.press('ArrowRight');
+    expect(await current.textContent()).toBe('layer 0, head 1');
+    await page.keyboard.press('ArrowDown');
+    expect(await current.textContent()).toBe('layer 1, head 1');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    expect(await current.textContent()).toBe(`layer 1, head ${a.model.nHeads - 1}`);
+    // The grid now shows that head's weights.
+    const l = 1;
+    const h = a.model.nHeads - 1;
+    const o = headOffset(l, h, a.model.nHeads, T());
+    const grid = page.getByTestId('qk-grid');
+    await expect
+      .poll(async () => Number(await grid.locator('[data-q="8"][data-k="2"]').getAttribute('data-value')))
+      .toBeCloseTo(a.pattern[o + 8 * T() + 2] ?? 0, 6);
+    await page.keyboard.press('m');
+    expect(await page.getByTestId('toggle-mask').isChecked()).toBe(false);
+    await page.keyboard.press('m');
+    await page.keyboard.press('s');
+    expect(await page.getByTestId('toggle-scale').isChecked()).toBe(false);
+    await page.keyboard.press('s');
+    await page.keyboard.press('t');
+    expect(await grid.getAttribute('data-orientation')).toBe('rows-are-queries');
+    await page.keyboard.press('2');
+    expect(await grid.getAttribute('data-stage')).toBe('scale');
+    await page.keyboard.press(']');
+    expect(await grid.getAttribute('data-stage')).toBe('mask');
+    await page.screenshot({ path: `${SHOTS}/view-1280x800-dark-transposed-mask.png` });
+    // Typing in the text box never triggers shortcuts.
+    await page.getByTestId('text-input').press('m');
+    expect(await page.getByTestId('toggle-mask').isChecked()).toBe(true);
+    await context.close();
+  });
+
+  for (const [w, h] of [
+    [1280, 800],
+    [1920, 1080],
+  ] as const) {
+    for (const scheme of ['light', 'dark'] as const) {
+      it(`renders every stage at ${w}×${h} in ${scheme} mode`, async () => {
+        const { page, context } = await openApp(browser, url, vm.engine, { width: w, height: h, colorScheme: scheme });
+        await typeSentence(page);
+        for (const stage of STAGES) {
+          await page.getByTestId(`stage-${stage}`).click();
+          await page.waitForTimeout(500); // let the stage transition finish before the picture
+          await page.screenshot({ path: `${SHOTS}/stage-${stage}-${w}x${h}-${scheme}.png` });
+        }
+        // The grid, its labels and the side panels all fit side by side at this size.
+        const gridBox = await page.getByTestId('qk-grid').boundingBox();
+        const predBox = await page.getByTestId('predictions').boundingBox();
+        expect(gridBox && predBox && gridBox.x + gridBox.width <= predBox.x).toBe(true);
+        await context.close();
+      });
+    }
+  }
+
+  it('scales to a long sentence and says what the view keeps', async () => {
+    const { page, context } = await openApp(browser, url, vm.engine, { width: 1280, height: 800 });
+    const long = Array.from({ length: 12 }, (_, i) => `Sentence ${i} says the cat sat on the mat.`).join(' ');
+    await page.getByTestId('text-input').fill(long);
+    const n = vm.engine.tokenize({ text: long, prependEndOfText: false }).ids.length;
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(n);
+    const cells = await page.getByTestId('qk-grid').locator('circle, .masked, rect.weight').count();
+    const drawn = Math.min(n, 128);
+    expect(cells).toBe(drawn * drawn);
+    if (n > 128) expect(await page.getByTestId('grid-limit').textContent()).toContain(`first 128 of ${n}`);
+    await page.screenshot({ path: `${SHOTS}/view-long-1280x800-light.png` });
+    await context.close();
+  });
+});

@@ -206,6 +206,26 @@ describe('attention view in Debian Chromium', () => {
     }
   }
 
+  it('keeps the newest result when an older, slower answer arrives last, with a quiet hint meanwhile', async () => {
+    const slowText = 'An old sentence that the engine answers slowly';
+    const { page, context } = await openApp(browser, url, vm.engine, {
+      delayFor: (channel, arg) => (channel === 'atlas:analyze' && (arg as { text?: string }).text === slowText ? 2500 : 0),
+    });
+    await page.getByTestId('qk-grid').waitFor();
+    await page.getByTestId('text-input').fill(slowText);
+    // The slow request is in flight: the hint appears, the previous result stays on screen.
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 5_000 }).toBe('Analysing…');
+    expect(await page.getByTestId('qk-grid').count()).toBe(1);
+    await page.getByTestId('text-input').fill(SENTENCE);
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 10_000 }).toBe(a.tokens.length);
+    // The old answer lands after the new one and must not replace it.
+    await page.waitForTimeout(3000);
+    const chips = (await page.getByTestId('tokens').locator('button').allTextContents()).map((s) => s.trim());
+    expect(chips).toEqual(a.tokens.map((t) => t.display.replace(/ /g, '␣')));
+    expect(await page.getByTestId('status').textContent()).toBe('');
+    await context.close();
+  });
+
   it('scales to a long sentence and says what the view keeps', async () => {
     const { page, context } = await openApp(browser, url, vm.engine, { width: 1280, height: 800 });
     const long = Array.from({ length: 12 }, (_, i) => `Sentence ${i} says the cat sat on the mat.`).join(' ');

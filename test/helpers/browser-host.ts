@@ -68,7 +68,13 @@ export async function openApp(
   browser: Browser,
   url: string,
   engine: Engine,
-  options: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {},
+  options: {
+    width?: number;
+    height?: number;
+    colorScheme?: 'light' | 'dark';
+    /** Milliseconds to hold a reply, to test slow and out-of-order answers. */
+    delayFor?: (channel: Channel, arg: unknown) => number;
+  } = {},
 ): Promise<HostedPage> {
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('out/renderer is missing: run `npm run build` first');
   const context = await browser.newContext({
@@ -84,7 +90,11 @@ export async function openApp(
     try {
       if (!handler) throw new Error(`unknown channel ${channel}`);
       calls.push(channel as Channel);
-      reply = { ok: await handler(unpack(fromBase64(request))) };
+      const arg = unpack(fromBase64(request));
+      const delay = options.delayFor?.(channel as Channel, arg) ?? 0;
+      const value = await handler(arg);
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      reply = { ok: value };
     } catch (e) {
       reply = { error: (e as Error).message };
     }

@@ -4,7 +4,19 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { Analysis, AnalyzeRequest, HeadDetail, HeadDetailRequest, ModelInfo, TokenInfo } from '../shared/api';
+import type {
+  Analysis,
+  AnalyzeRequest,
+  Contribution,
+  ContributionRequest,
+  HeadDetail,
+  HeadDetailRequest,
+  InductionProbe,
+  LogitEffects,
+  ModelInfo,
+  TokenInfo,
+} from '../shared/api';
+import { inductionScore } from '../shared/head-scores';
 import { EXTRA_OUTPUTS, TOP_K, hookNames } from '../shared/hooks';
 import { ensureBuilt } from './graph-cache';
 import { Gpt2Checkpoint, type Gpt2Config } from './gpt2-weights';
@@ -39,7 +51,18 @@ interface Loaded {
   stats: LoadStats;
   /** attn.c_proj.weight per layer, [H·d_head, d_model] = W_O as [H, d_head, d_model]. */
   wO: Float32Array[];
+  /** attn.c_proj.bias per layer, [d_model]. */
+  bO: Float32Array[];
+  dir: string;
+  /** Read on first use: the unembedding [vocab, d_model] and ln_f.weight, for logit effects. */
+  unembed: { U: Float32Array; gamma: Float32Array } | null;
+  induction: InductionProbe | null;
 }
+
+/** Random tokens repeated twice: enough sequences for a stable mean, short enough for any n_ctx. */
+const PROBE_SEQUENCES = 8;
+const PROBE_BLOCK = 50;
+const LOGIT_TOP = 5;
 
 export interface EngineOptions {
   /** Where built graphs are cached. */
@@ -73,10 +96,12 @@ export class Engine {
     const ckpt = Gpt2Checkpoint.open(dir);
     let built;
     let wO: Float32Array[];
+    let bO: Float32Array[];
     try {
       built = await ensureBuilt(ckpt, this.options.cacheDir);
       // Kept for per-head value projections (v·W_O), so toggled weights can recompute ΔE.
       wO = Array.from({ length: ckpt.config.nLayer }, (_, l) => ckpt.read(`h.${l}.attn.c_proj.weight`));
+      bO = Array.from({ length: ckpt.config.nLayer }, (_, l) => ckpt.read(`h.${l}.attn.c_proj.bias`));
     } finally {
       ckpt.close();
     }
@@ -108,6 +133,10 @@ export class Engine {
       runtime,
       stats: { buildMs: built.buildMs, fromCache: built.fromCache, sessionMs, modelPath: built.modelPath },
       wO,
+      bO,
+      dir,
+      unembed: null,
+      induction: null,
     };
     return info;
   }
@@ -178,6 +207,8 @@ export class Engine {
       dot: new Float32Array(0),
       pattern: new Float32Array(0),
       resultNorm: new Float32Array(0),
+      attnOutNorm: new Float32Array(0),
+      mlpOutNorm: new Float32Array(0),
       topK: { k: TOP_K, ids: new Int32Array(0), probs: new Float32Array(0), strings: [] },
     };
     if (T === 0) return empty;
@@ -185,11 +216,15 @@ export class Engine {
     const dot = new Float32Array(L * H * T * T);
     const pattern = new Float32Array(L * H * T * T);
     const resultNorm = new Float32Array(L * T * H);
+    const attnOutNorm = new Float32Array(L * T);
+    const mlpOutNorm = new Float32Array(L * T);
     for (let l = 0; l < L; l++) {
       const hk = hookNames(l);
       dot.set(f32(out, hk.dot), l * H * T * T);
       pattern.set(f32(out, hk.pattern), l * H * T * T);
       resultNorm.set(f32(out, hk.resultNorm), l * T * H);
+      attnOutNorm.set(f32(out, hk.attnOutNorm), l * T);
+      mlpOutNorm.set(f32(out, hk.mlpOutNorm), l * T);
     }
     const topIds = Int32Array.from(i64(out, EXTRA_OUTPUTS.topKIds), (v) => Number(v));
     const strings = Array.from(topIds, (id) => this.tokenizer.pieces([id])[0]?.display ?? '');
@@ -198,8 +233,115 @@ export class Engine {
       dot,
       pattern,
       resultNorm,
+      attnOutNorm,
+      mlpOutNorm,
       topK: { k: TOP_K, ids: topIds, probs: f32(out, EXTRA_OUTPUTS.topKProbs).slice(), strings },
     };
+  }
+
+  private unembedding(m: Loaded): { U: Float32Array; gamma: Float32Array } {
+    if (!m.unembed) {
+      const ckpt = Gpt2Checkpoint.open(m.dir);
+      try {
+        m.unembed = { U: ckpt.read(ckpt.lmHead ? 'lm_head.weight' : 'wte.weight'), gamma: ckpt.read('ln_f.weight') };
+      } finally {
+        ckpt.close();
+      }
+    }
+    return m.unembed;
+  }
+
+  /**
+   * Direct logit effect of a residual-stream vector x at a position whose final LayerNorm scale
+   * is σ: ((x − mean x) / σ ⊙ γ_f) · W_U[v] for every token v (TransformerLens's
+   * apply_ln_to_stack followed by the unembedding; the LN bias is not part of any component).
+   */
+  logitEffects(x: Float32Array, sigma: number): Float32Array {
+    const m = this.model();
+    const { U, gamma } = this.unembedding(m);
+    const D = m.config.dModel;
+    let mean = 0;
+    for (let i = 0; i < D; i++) mean += x[i] ?? 0;
+    mean /= D;
+    const y = new Float32Array(D);
+    for (let i = 0; i < D; i++) y[i] = (((x[i] ?? 0) - mean) / sigma) * (gamma[i] ?? 0);
+    const out = new Float32Array(m.config.vocabSize);
+    for (let v = 0; v < out.length; v++) {
+      let s = 0;
+      const row = v * D;
+      for (let i = 0; i < D; i++) s += (y[i] ?? 0) * (U[row + i] ?? 0);
+      out[v] = s;
+    }
+    return out;
+  }
+
+  async contribution(req: ContributionRequest): Promise<Contribution> {
+    const m = this.model();
+    const { nLayer, nHead: H, dModel: D } = m.config;
+    if (req.layer >= nLayer || req.head >= H) {
+      throw new AtlasError(`layer ${req.layer}, head ${req.head} is outside this model (${nLayer} layers × ${H} heads)`);
+    }
+    const { ids } = this.tokenize(req);
+    const T = ids.length;
+    if (req.token >= T) throw new AtlasError(`token ${req.token} is outside this text (${T} tokens)`);
+    const out = await this.runCached(ids);
+    const hk = hookNames(req.layer);
+    const result = f32(out, hk.result);
+    const headResults = result.slice(req.token * H * D, (req.token + 1) * H * D);
+    const sigma = f32(out, 'ln_final.hook_scale')[req.token] ?? 1;
+    const effects = this.logitEffects(headResults.subarray(req.head * D, (req.head + 1) * D), sigma);
+    const pick = (idx: number[]): LogitEffects => ({
+      ids: Int32Array.from(idx),
+      strings: idx.map((id) => this.tokenizer.pieces([id])[0]?.display ?? ''),
+      values: Float32Array.from(idx, (i) => effects[i] ?? 0),
+    });
+    return {
+      layer: req.layer,
+      head: req.head,
+      token: req.token,
+      T,
+      dModel: D,
+      nHeads: H,
+      residPre: f32(out, hk.residPre).slice(),
+      residMid: f32(out, hk.residMid).slice(),
+      headResults,
+      attnBias: (m.bO[req.layer] ?? new Float32Array(D)).slice(),
+      raises: pick(extremes(effects, LOGIT_TOP, true)),
+      lowers: pick(extremes(effects, LOGIT_TOP, false)),
+    };
+  }
+
+  /**
+   * Induction scores of every head: <|endoftext|>, then a block of random tokens, then the same
+   * block again (Olsson et al. 2022). Seeded, so a model always gets the same scores; cached.
+   */
+  async inductionProbe(): Promise<InductionProbe> {
+    const m = this.model();
+    if (m.induction) return m.induction;
+    const { nLayer: L, nHead: H } = m.config;
+    const n = Math.min(PROBE_BLOCK, Math.floor((m.config.nCtx - 1) / 2));
+    let seed = 2022;
+    const rand = (): number => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 4294967296;
+    };
+    const scores = new Float32Array(L * H);
+    const patterns = Array.from({ length: L }, (_, l) => hookNames(l).pattern);
+    for (let s = 0; s < PROBE_SEQUENCES; s++) {
+      const block = Array.from({ length: n }, () => 1000 + Math.floor(rand() * 40000));
+      const ids = [END_OF_TEXT_ID, ...block, ...block];
+      const T = ids.length;
+      const out = await m.runtime.run(ids, patterns);
+      for (let l = 0; l < L; l++) {
+        const p = f32(out, hookNames(l).pattern);
+        for (let h = 0; h < H; h++) {
+          scores[l * H + h] =
+            (scores[l * H + h] ?? 0) + inductionScore(p.subarray(h * T * T, (h + 1) * T * T), T, n, 1) / PROBE_SEQUENCES;
+        }
+      }
+    }
+    m.induction = { scores, sequences: PROBE_SEQUENCES, blockLength: n };
+    return m.induction;
   }
 
   async headDetail(req: HeadDetailRequest): Promise<HeadDetail> {
@@ -245,6 +387,25 @@ export class Engine {
       residPre: T ? f32(out, hk.residPre).slice() : new Float32Array(0),
     };
   }
+}
+
+/** Indices of the `n` largest (or smallest) values. */
+function extremes(values: Float32Array, n: number, largest: boolean): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] ?? 0;
+    if (idx.length < n) {
+      idx.push(i);
+      idx.sort((a, b) => (largest ? (values[b] ?? 0) - (values[a] ?? 0) : (values[a] ?? 0) - (values[b] ?? 0)));
+    } else {
+      const worst = values[idx[n - 1] ?? 0] ?? 0;
+      if (largest ? v > worst : v < worst) {
+        idx[n - 1] = i;
+        idx.sort((a, b) => (largest ? (values[b] ?? 0) - (values[a] ?? 0) : (values[a] ?? 0) - (values[b] ?? 0)));
+      }
+    }
+  }
+  return idx;
 }
 
 function f32(out: Record<string, HostTensor>, name: string): Float32Array {

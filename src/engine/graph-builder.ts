@@ -22,7 +22,7 @@ import type { Gpt2Checkpoint, Gpt2Config } from './gpt2-weights';
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 1;
+export const BUILDER_VERSION = 2;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -241,6 +241,8 @@ export function buildInstrumentedGraph(ckpt: Gpt2Checkpoint, modelPath: string):
       expose(hk.resultNorm, [1, 'T', H]);
       const attnOut = g.one('Add', [g.one('ReduceSum', [result, 'c_axes2'], { keepdims: 0 }), bO], {}, hk.attnOut);
       expose(hk.attnOut, [1, 'T', D]);
+      g.one('ReduceL2', [attnOut], { axes: [2], keepdims: 0 }, hk.attnOutNorm);
+      expose(hk.attnOutNorm, [1, 'T']);
       const mid = g.one('Add', [resid, attnOut], {}, hk.residMid);
       expose(hk.residMid, [1, 'T', D]);
 
@@ -265,6 +267,8 @@ export function buildInstrumentedGraph(ckpt: Gpt2Checkpoint, modelPath: string):
         hk.mlpOut,
       );
       expose(hk.mlpOut, [1, 'T', D]);
+      g.one('ReduceL2', [mlpOut], { axes: [2], keepdims: 0 }, hk.mlpOutNorm);
+      expose(hk.mlpOutNorm, [1, 'T']);
       resid = g.one('Add', [mid, mlpOut], {}, hk.residPost);
       expose(hk.residPost, [1, 'T', D]);
     }

@@ -3,7 +3,15 @@
  * (types, bounds, sizes) before the engine sees it. No electron import: the Electron main
  * process registers these with ipcMain, and browser tests call the very same functions.
  */
-import { CHANNELS, LIMITS, USER_ERROR_PREFIX, type AnalyzeRequest, type Channel, type HeadDetailRequest } from '../shared/api';
+import {
+  CHANNELS,
+  LIMITS,
+  USER_ERROR_PREFIX,
+  type AnalyzeRequest,
+  type Channel,
+  type ContributionRequest,
+  type HeadDetailRequest,
+} from '../shared/api';
 import type { Engine } from '../engine/engine';
 
 export class ValidationError extends Error {
@@ -44,6 +52,11 @@ export function parseHeadDetailRequest(arg: unknown): HeadDetailRequest {
   return { ...base, layer: index(r, 'layer'), head: index(r, 'head') };
 }
 
+export function parseContributionRequest(arg: unknown): ContributionRequest {
+  const base = parseHeadDetailRequest(arg);
+  return { ...base, token: index(record(arg, 'contribution request'), 'token') };
+}
+
 export type Handler = (arg: unknown) => Promise<unknown>;
 
 /** Errors reach the renderer as their message only; mark the ones written for people. */
@@ -71,5 +84,7 @@ export function createHandlers(engine: Engine, ready: Promise<unknown> = Promise
     [CHANNELS.modelInfo]: wrap(async () => engine.modelInfo()),
     [CHANNELS.analyze]: wrap(async (arg) => engine.analyze(parseAnalyzeRequest(arg))),
     [CHANNELS.headDetail]: wrap(async (arg) => engine.headDetail(parseHeadDetailRequest(arg))),
+    [CHANNELS.contribution]: wrap(async (arg) => engine.contribution(parseContributionRequest(arg))),
+    [CHANNELS.inductionProbe]: wrap(async () => engine.inductionProbe()),
   };
 }

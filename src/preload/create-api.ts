@@ -12,5 +12,7 @@ export function createApi(invoke: Invoke): AtlasApi {
     modelInfo: () => invoke(CHANNELS.modelInfo) as ReturnType<AtlasApi['modelInfo']>,
     analyze: (req) => invoke(CHANNELS.analyze, req) as ReturnType<AtlasApi['analyze']>,
     headDetail: (req) => invoke(CHANNELS.headDetail, req) as ReturnType<AtlasApi['headDetail']>,
+    contribution: (req) => invoke(CHANNELS.contribution, req) as ReturnType<AtlasApi['contribution']>,
+    inductionProbe: () => invoke(CHANNELS.inductionProbe) as ReturnType<AtlasApi['inductionProbe']>,
   };
 }

@@ -49,6 +49,9 @@ export interface Analysis {
   pattern: Float32Array;
   /** ‖blocks.{l}.attn.hook_result[t, h]‖₂: [L, T, H]. */
   resultNorm: Float32Array;
+  /** ‖blocks.{l}.hook_attn_out[t]‖₂ and ‖blocks.{l}.hook_mlp_out[t]‖₂: [L, T] each. */
+  attnOutNorm: Float32Array;
+  mlpOutNorm: Float32Array;
   /** Top-k next-token predictions per position: ids and probabilities [T, k]. */
   topK: { k: number; ids: Int32Array; probs: Float32Array; strings: string[] };
 }
@@ -76,11 +79,56 @@ export interface HeadDetail {
   residPre: Float32Array;
 }
 
+export interface ContributionRequest extends HeadDetailRequest {
+  /** The token whose embedding update is explained. */
+  token: number;
+}
+
+/** Tokens a head's ΔE pushes up or down, with their direct logit effects. */
+export interface LogitEffects {
+  ids: Int32Array;
+  strings: string[];
+  values: Float32Array;
+}
+
+/** How one layer's heads update one token's embedding. */
+export interface Contribution {
+  layer: number;
+  head: number;
+  token: number;
+  T: number;
+  dModel: number;
+  nHeads: number;
+  /** blocks.{layer}.hook_resid_pre and hook_resid_mid for every token, [T, d_model] each. */
+  residPre: Float32Array;
+  residMid: Float32Array;
+  /** hook_result[token, h] for every head h, [H, d_model]: each head's ΔE. */
+  headResults: Float32Array;
+  /** b_O: Σ_h ΔE_h + b_O = hook_attn_out[token]. */
+  attnBias: Float32Array;
+  /**
+   * Direct logit effect of `head`'s ΔE at `token`: ((ΔE − mean ΔE) / ln_final.hook_scale ⊙ γ_f) · W_U,
+   * the five tokens it raises most and the five it lowers most.
+   */
+  raises: LogitEffects;
+  lowers: LogitEffects;
+}
+
+/** Induction scores of every head on random tokens repeated twice. */
+export interface InductionProbe {
+  /** [L, H]: mean weight from a repeated token to the token after its first occurrence. */
+  scores: Float32Array;
+  sequences: number;
+  blockLength: number;
+}
+
 /** window.atlas: what the renderer may ask of the engine. */
 export interface AtlasApi {
   modelInfo(): Promise<ModelInfo>;
   analyze(req: AnalyzeRequest): Promise<Analysis>;
   headDetail(req: HeadDetailRequest): Promise<HeadDetail>;
+  contribution(req: ContributionRequest): Promise<Contribution>;
+  inductionProbe(): Promise<InductionProbe>;
 }
 
 /** Channel names; one handler each on the main side. */
@@ -88,6 +136,8 @@ export const CHANNELS = {
   modelInfo: 'atlas:model-info',
   analyze: 'atlas:analyze',
   headDetail: 'atlas:head-detail',
+  contribution: 'atlas:contribution',
+  inductionProbe: 'atlas:induction-probe',
 } as const satisfies Record<keyof AtlasApi, string>;
 
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];

@@ -18,6 +18,9 @@ export interface LayerHooks {
   mlpOut: string; // [1, T, d_model]
   /** Not a TransformerLens hook: ‖hook_result‖₂ over d_model, [1, T, H], reduced in the graph. */
   resultNorm: string;
+  /** ‖hook_attn_out‖₂ and ‖hook_mlp_out‖₂ per position, [1, T], reduced in the graph. */
+  attnOutNorm: string;
+  mlpOutNorm: string;
 }
 
 export function hookNames(layer: number): LayerHooks {
@@ -36,6 +39,8 @@ export function hookNames(layer: number): LayerHooks {
     attnOut: `${b}.hook_attn_out`,
     mlpOut: `${b}.hook_mlp_out`,
     resultNorm: `${b}.attn.result_norm`,
+    attnOutNorm: `${b}.attn_out_norm`,
+    mlpOutNorm: `${b}.mlp_out_norm`,
   };
 }
 

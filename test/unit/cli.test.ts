@@ -49,7 +49,7 @@ describe('atlas command line', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(out)).toBe(true);
     expect(existsSync(`${out}.data`)).toBe(true);
-    expect(r.stderr).toMatch(/built 43 outputs/);
+    expect(r.stderr).toMatch(/built 49 outputs/);
   });
 
   it('reports errors on stderr with a non-zero exit', () => {

@@ -7,7 +7,7 @@
  *  - held-out cross-entropy (nats/token) next to a unigram baseline computed on the training
  *    text (add-one smoothed over GPT-2's 50257 tokens);
  *  - per head: previous-token score, first-token score, mean entropy (on held-out windows);
- *  - per head: induction score on random tokens repeated twice.
+ *  - per head: induction score on random tokens repeated twice (Engine.inductionProbe).
  *
  * Inputs: tools/eval/data/heldout.txt and unigram-train.json, written by
  * tools/train-tiny-gpt2/prepare-data.ts. The model defaults to the bundled one.
@@ -20,13 +20,11 @@ import { Engine } from '../../src/engine/engine';
 import { bundledModelDir } from '../../src/engine/paths';
 import { END_OF_TEXT_ID, GPT2_VOCAB_SIZE } from '../../src/engine/tokenizer';
 import { hookNames } from '../../src/shared/hooks';
-import { firstTokenScore, inductionScore, meanEntropy, previousTokenScore } from '../../src/shared/head-scores';
+import { firstTokenScore, meanEntropy, previousTokenScore } from '../../src/shared/head-scores';
 
 const DATA = join(import.meta.dirname, 'data');
 /** Held-out windows used for the per-head pattern scores (cross-entropy uses all of them). */
 const PATTERN_WINDOWS = 24;
-const INDUCTION_SEQS = 16;
-const INDUCTION_LEN = 50;
 
 interface HeadRow {
   layer: number;
@@ -35,16 +33,6 @@ interface HeadRow {
   firstToken: number;
   entropy: number;
   induction: number;
-}
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function main(): Promise<void> {
@@ -105,26 +93,9 @@ async function main(): Promise<void> {
     }
   }
 
-  // Induction: <|endoftext|>, then n random tokens, then the same n tokens again.
-  const rand = seeded(2022);
-  const induction = new Float64Array(L * H);
-  for (let s = 0; s < INDUCTION_SEQS; s++) {
-    const block = Array.from({ length: INDUCTION_LEN }, () => 1000 + Math.floor(rand() * 40000));
-    const ids = [END_OF_TEXT_ID, ...block, ...block];
-    const T = ids.length;
-    const out = await engine.run(
-      ids,
-      Array.from({ length: L }, (_, l) => hookNames(l).pattern),
-    );
-    for (let l = 0; l < L; l++) {
-      const p = out[hookNames(l).pattern]?.data as Float32Array;
-      for (let h = 0; h < H; h++) {
-        induction[l * H + h] =
-          (induction[l * H + h] ?? 0) +
-          inductionScore(p.subarray(h * T * T, (h + 1) * T * T), T, INDUCTION_LEN, 1) / INDUCTION_SEQS;
-      }
-    }
-  }
+  // Induction: the engine's probe (<|endoftext|>, random tokens, the same tokens again).
+  const probe = await engine.inductionProbe();
+  const induction = probe.scores;
 
   const heads: HeadRow[] = [];
   for (let l = 0; l < L; l++) {
@@ -153,6 +124,7 @@ async function main(): Promise<void> {
     heads,
     bestPreviousToken: best('previousToken'),
     bestInduction: best('induction'),
+    inductionProbe: { sequences: probe.sequences, blockLength: probe.blockLength },
   };
 
   const f = (x: number): string => x.toFixed(3);

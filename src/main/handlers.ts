@@ -11,7 +11,11 @@ import {
   type Channel,
   type ContributionRequest,
   type HeadDetailRequest,
+  type SaveFileRequest,
+  type SaveResult,
+  SAVE_TYPES,
 } from '../shared/api';
+import { exportAnalysis } from '../engine/export';
 import type { Engine } from '../engine/engine';
 
 export class ValidationError extends Error {
@@ -57,6 +61,27 @@ export function parseContributionRequest(arg: unknown): ContributionRequest {
   return { ...base, token: index(record(arg, 'contribution request'), 'token') };
 }
 
+export function parseSaveFileRequest(arg: unknown): SaveFileRequest {
+  const r = record(arg, 'save request');
+  if (typeof r.suggestedName !== 'string' || r.suggestedName.length === 0 || r.suggestedName.length > 200) {
+    throw new ValidationError('suggestedName must be a file name of 1 to 200 characters');
+  }
+  // A name, never a path: the save dialog decides where it goes.
+  if (!/^[\w.\- ()]+$/.test(r.suggestedName) || r.suggestedName.startsWith('.')) {
+    throw new ValidationError('suggestedName may only use letters, digits, spaces and . - _ ( )');
+  }
+  const ext = r.suggestedName.split('.').pop()?.toLowerCase() ?? '';
+  if (!(ext in SAVE_TYPES))
+    throw new ValidationError(`cannot save .${ext} files (allowed: ${Object.keys(SAVE_TYPES).join(', ')})`);
+  if (!(r.bytes instanceof Uint8Array)) throw new ValidationError('bytes must be a Uint8Array');
+  if (r.bytes.byteLength > LIMITS.maxSaveBytes)
+    throw new ValidationError(`file is ${r.bytes.byteLength} bytes; the limit is ${LIMITS.maxSaveBytes}`);
+  return { suggestedName: r.suggestedName, bytes: r.bytes };
+}
+
+/** Saves bytes where the person chooses; returns the path, or null if they cancelled. */
+export type Saver = (suggestedName: string, bytes: Uint8Array) => Promise<string | null>;
+
 export type Handler = (arg: unknown) => Promise<unknown>;
 
 /** Errors reach the renderer as their message only; mark the ones written for people. */
@@ -69,7 +94,13 @@ function userFacing(e: unknown): Error {
  * `ready` is the model load in progress: requests wait for it, and a failed load reaches the
  * renderer as that request's error instead of a dead window.
  */
-export function createHandlers(engine: Engine, ready: Promise<unknown> = Promise.resolve()): Record<Channel, Handler> {
+export function createHandlers(
+  engine: Engine,
+  ready: Promise<unknown> = Promise.resolve(),
+  saver: Saver | null = null,
+): Record<Channel, Handler> {
+  const save = async (name: string, bytes: Uint8Array): Promise<SaveResult> =>
+    saver ? { savedTo: await saver(name, bytes), download: null } : { savedTo: null, download: { name, bytes } };
   const wrap =
     (fn: Handler): Handler =>
     async (arg) => {
@@ -86,5 +117,13 @@ export function createHandlers(engine: Engine, ready: Promise<unknown> = Promise
     [CHANNELS.headDetail]: wrap(async (arg) => engine.headDetail(parseHeadDetailRequest(arg))),
     [CHANNELS.contribution]: wrap(async (arg) => engine.contribution(parseContributionRequest(arg))),
     [CHANNELS.inductionProbe]: wrap(async () => engine.inductionProbe()),
+    [CHANNELS.exportData]: wrap(async (arg) => {
+      const file = await exportAnalysis(engine, parseAnalyzeRequest(arg));
+      return save(file.name, file.bytes);
+    }),
+    [CHANNELS.saveFile]: wrap(async (arg) => {
+      const req = parseSaveFileRequest(arg);
+      return save(req.suggestedName, req.bytes);
+    }),
   };
 }

@@ -2,12 +2,35 @@
  * Electron main process: window, security settings and IPC wiring only. All model work is in
  * the engine (src/engine), reached through the shared handler map.
  */
-import { BrowserWindow, app, ipcMain, session } from 'electron';
-import { dirname, join } from 'node:path';
+import { BrowserWindow, app, dialog, ipcMain, session } from 'electron';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../engine/engine';
 import { bundledModelDir } from '../engine/paths';
-import { createHandlers } from './handlers';
+import { SAVE_TYPES } from '../shared/api';
+import { createHandlers, type Saver } from './handlers';
+
+/** A save dialog, then an atomic write: a crash never leaves half a file under the chosen name. */
+const saveWithDialog: Saver = async (suggestedName, bytes) => {
+  const ext = extname(suggestedName).slice(1).toLowerCase() as keyof typeof SAVE_TYPES;
+  const win = BrowserWindow.getFocusedWindow();
+  const options = {
+    defaultPath: join(app.getPath('documents'), suggestedName),
+    filters: [{ name: SAVE_TYPES[ext] ?? ext, extensions: [ext] }],
+  };
+  const choice = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
+  if (choice.canceled || !choice.filePath) return null;
+  const tmp = `${choice.filePath}.partial-${process.pid}`;
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, choice.filePath);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  return choice.filePath;
+};
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PRELOAD_PATH = join(here, '../preload/index.cjs');
@@ -49,7 +72,7 @@ async function main(): Promise<void> {
   const modelDir = process.env.ATLAS_MODEL_DIR ?? bundledModelDir(app.getAppPath());
   const ready = engine.load(modelDir);
   ready.catch((e: unknown) => console.error('[atlas] could not load the model:', e));
-  for (const [channel, handler] of Object.entries(createHandlers(engine, ready))) {
+  for (const [channel, handler] of Object.entries(createHandlers(engine, ready, saveWithDialog))) {
     ipcMain.handle(channel, (_event, arg: unknown) => handler(arg));
   }
   createWindow();

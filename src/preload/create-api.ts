@@ -14,5 +14,7 @@ export function createApi(invoke: Invoke): AtlasApi {
     headDetail: (req) => invoke(CHANNELS.headDetail, req) as ReturnType<AtlasApi['headDetail']>,
     contribution: (req) => invoke(CHANNELS.contribution, req) as ReturnType<AtlasApi['contribution']>,
     inductionProbe: () => invoke(CHANNELS.inductionProbe) as ReturnType<AtlasApi['inductionProbe']>,
+    exportData: (req) => invoke(CHANNELS.exportData, req) as ReturnType<AtlasApi['exportData']>,
+    saveFile: (req) => invoke(CHANNELS.saveFile, req) as ReturnType<AtlasApi['saveFile']>,
   };
 }

@@ -122,6 +122,22 @@ export interface InductionProbe {
   blockLength: number;
 }
 
+/** A file the renderer made (a view as PNG or SVG) for the host to save. */
+export interface SaveFileRequest {
+  suggestedName: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * Where a file went. The desktop app asks with a save dialog (savedTo is the path, or null when
+ * the person cancelled); a browser host cannot write files, so it hands the bytes back for the
+ * renderer to download.
+ */
+export interface SaveResult {
+  savedTo: string | null;
+  download: { name: string; bytes: Uint8Array } | null;
+}
+
 /** window.atlas: what the renderer may ask of the engine. */
 export interface AtlasApi {
   modelInfo(): Promise<ModelInfo>;
@@ -129,6 +145,9 @@ export interface AtlasApi {
   headDetail(req: HeadDetailRequest): Promise<HeadDetail>;
   contribution(req: ContributionRequest): Promise<Contribution>;
   inductionProbe(): Promise<InductionProbe>;
+  /** The analysis as data: analysis.json plus a .npy per TransformerLens hook, zipped. */
+  exportData(req: AnalyzeRequest): Promise<SaveResult>;
+  saveFile(req: SaveFileRequest): Promise<SaveResult>;
 }
 
 /** Channel names; one handler each on the main side. */
@@ -138,6 +157,8 @@ export const CHANNELS = {
   headDetail: 'atlas:head-detail',
   contribution: 'atlas:contribution',
   inductionProbe: 'atlas:induction-probe',
+  exportData: 'atlas:export-data',
+  saveFile: 'atlas:save-file',
 } as const satisfies Record<keyof AtlasApi, string>;
 
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
@@ -146,7 +167,12 @@ export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
 export const LIMITS = {
   /** Characters of text accepted per request; more is refused, not truncated silently. */
   maxTextChars: 20_000,
+  /** Largest file the renderer may hand over for saving. */
+  maxSaveBytes: 256 * 1024 * 1024,
 } as const;
+
+/** File types the renderer may ask to save, by extension. */
+export const SAVE_TYPES = { png: 'PNG image', svg: 'SVG image', zip: 'Zip archive', json: 'JSON' } as const;
 
 /** Errors that cross IPC keep only their message; this prefix marks ones meant for the user. */
 export const USER_ERROR_PREFIX = 'AtlasError: ';

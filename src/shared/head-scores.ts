@@ -47,3 +47,75 @@ export function inductionScore(pattern: ArrayLike<number>, T: number, n: number,
   for (let j = 0; j < n - 1; j++) s += pattern[(offset + n + j) * T + offset + j + 1] ?? 0;
   return s / (n - 1);
 }
+
+/** Mean weight each query puts within ±`radius` positions of itself (causally: itself and the
+ *  `radius` tokens before it). */
+export function localScore(pattern: ArrayLike<number>, T: number, radius = 2): number {
+  if (T === 0) return 0;
+  let s = 0;
+  for (let q = 0; q < T; q++) {
+    for (let k = Math.max(0, q - radius); k <= Math.min(T - 1, q + radius); k++) s += pattern[q * T + k] ?? 0;
+  }
+  return s / T;
+}
+
+export interface HeadSummary {
+  layer: number;
+  head: number;
+  entropy: number;
+  previousToken: number;
+  firstToken: number;
+  local: number;
+  /** From the induction probe, when it has run. */
+  induction: number | null;
+}
+
+export type HeadLabel = 'previous-token' | 'first-token' | 'local' | 'induction';
+
+/**
+ * Score thresholds for naming a head. Chosen so a label means the behaviour dominates: half of
+ * the weight on the previous or first token, 80 % within two tokens, or 0.3 of the weight on the
+ * induction target (a uniform head over 50 tokens scores about 0.02 there).
+ */
+export const LABEL_THRESHOLDS: Record<HeadLabel, number> = {
+  'previous-token': 0.5,
+  'first-token': 0.5,
+  local: 0.8,
+  induction: 0.3,
+};
+
+export function headLabels(s: HeadSummary): HeadLabel[] {
+  const out: HeadLabel[] = [];
+  if (s.previousToken >= LABEL_THRESHOLDS['previous-token']) out.push('previous-token');
+  if (s.firstToken >= LABEL_THRESHOLDS['first-token']) out.push('first-token');
+  // "local" only when it is not just the previous-token behaviour again.
+  if (s.local >= LABEL_THRESHOLDS.local && s.previousToken < LABEL_THRESHOLDS['previous-token']) out.push('local');
+  if (s.induction !== null && s.induction >= LABEL_THRESHOLDS.induction) out.push('induction');
+  return out;
+}
+
+/** Summaries of every head from patterns laid out [L, H, T, T]. */
+export function summarizeHeads(
+  patterns: Float32Array,
+  L: number,
+  H: number,
+  T: number,
+  induction: Float32Array | null,
+): HeadSummary[] {
+  const out: HeadSummary[] = [];
+  for (let l = 0; l < L; l++) {
+    for (let h = 0; h < H; h++) {
+      const p = patterns.subarray((l * H + h) * T * T, (l * H + h + 1) * T * T);
+      out.push({
+        layer: l,
+        head: h,
+        entropy: meanEntropy(p, T),
+        previousToken: previousTokenScore(p, T),
+        firstToken: firstTokenScore(p, T),
+        local: localScore(p, T),
+        induction: induction ? (induction[l * H + h] ?? 0) : null,
+      });
+    }
+  }
+  return out;
+}

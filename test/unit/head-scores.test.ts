@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { firstTokenScore, inductionScore, meanEntropy, previousTokenScore } from '../../src/shared/head-scores';
+import {
+  firstTokenScore,
+  headLabels,
+  inductionScore,
+  localScore,
+  meanEntropy,
+  previousTokenScore,
+  summarizeHeads,
+  type HeadSummary,
+} from '../../src/shared/head-scores';
 
 /** Hand-built [T, T] patterns with known scores. */
 function pattern(T: number, weight: (q: number, k: number) => number): Float32Array {
@@ -55,5 +64,46 @@ describe('head scores', () => {
       ),
     ).toBe(0);
     expect(() => inductionScore(ind, len, n + 1, offset)).toThrow(/does not fit/);
+  });
+});
+
+describe('local score, labels and summaries', () => {
+  const T = 8;
+  const pattern = (T: number, weight: (q: number, k: number) => number): Float32Array => {
+    const p = new Float32Array(T * T);
+    for (let q = 0; q < T; q++) for (let k = 0; k < T; k++) p[q * T + k] = weight(q, k);
+    return p;
+  };
+
+  it('a head spread over itself and the two previous tokens is fully local; a sink head is not', () => {
+    const local = pattern(T, (q, k) => (k <= q && k >= q - 2 ? 1 / Math.min(3, q + 1) : 0));
+    expect(localScore(local, T)).toBeCloseTo(1, 6);
+    const sink = pattern(T, (_q, k) => Number(k === 0));
+    expect(localScore(sink, T)).toBeCloseTo(3 / T, 6); // only queries 0, 1, 2 have token 0 within reach
+  });
+
+  it('labels heads whose score passes its threshold', () => {
+    const base = { layer: 0, head: 0, entropy: 1, previousToken: 0.1, firstToken: 0.1, local: 0.3, induction: null };
+    expect(headLabels(base)).toEqual([]);
+    expect(headLabels({ ...base, previousToken: 0.9, local: 0.95 })).toEqual(['previous-token']);
+    expect(headLabels({ ...base, local: 0.85 })).toEqual(['local']);
+    expect(headLabels({ ...base, firstToken: 0.7 })).toEqual(['first-token']);
+    expect(headLabels({ ...base, induction: 0.31 })).toEqual(['induction']);
+  });
+
+  it('summarises every head of an [L, H, T, T] block in layer-major order', () => {
+    const prev = pattern(T, (q, k) => (q === 0 ? Number(k === 0) : Number(k === q - 1)));
+    const sink = pattern(T, (_q, k) => Number(k === 0));
+    const all = new Float32Array(2 * T * T);
+    all.set(prev, 0);
+    all.set(sink, T * T);
+    const s = summarizeHeads(all, 1, 2, T, Float32Array.of(0.05, 0.4));
+    expect(s.map((x) => [x.layer, x.head])).toEqual([
+      [0, 0],
+      [0, 1],
+    ]);
+    expect(s[0]?.previousToken).toBe(1);
+    expect(s[1]?.firstToken).toBe(1);
+    expect(headLabels(s[1] as HeadSummary)).toEqual(['first-token', 'induction']);
   });
 });

@@ -38,6 +38,9 @@ export class BrowserWindow {
   static getAllWindows() {
     return BrowserWindow.all;
   }
+  static getFocusedWindow() {
+    return BrowserWindow.all[0] ?? null;
+  }
   constructor(options) {
     this.record = { options, loaded: null, windowOpenHandler: null, webContentsEvents: [] };
     this.webContents = new WebContents(this.record);
@@ -59,6 +62,7 @@ export class BrowserWindow {
 
 export const app = {
   isPackaged: false,
+  getFocusedWindow: () => null,
   whenReady: () => Promise.resolve(),
   getPath: () => tmpdir(),
   getAppPath: () => process.cwd(),
@@ -81,6 +85,12 @@ export const session = {
   },
 };
 
+export const dialog = {
+  async showSaveDialog() {
+    return { canceled: true };
+  },
+};
+
 export const contextBridge = {};
 export const ipcRenderer = {};
-export default { app, BrowserWindow, ipcMain, session, contextBridge, ipcRenderer };
+export default { app, BrowserWindow, ipcMain, session, dialog, contextBridge, ipcRenderer };

@@ -1,0 +1,53 @@
+/**
+ * The current analysis as data: analysis.json (model, tokens, per-head summaries and labels)
+ * plus one .npy per exposed tensor, named by its TransformerLens hook, in one zip.
+ */
+import { zipSync } from 'fflate';
+import type { AnalyzeRequest } from '../shared/api';
+import { allHookNames, hookNames } from '../shared/hooks';
+import { headLabels, summarizeHeads } from '../shared/head-scores';
+import type { Engine } from './engine';
+import { encodeNpy } from './npy';
+
+export const EXPORT_FORMAT = 'attention-atlas-export/1';
+
+export async function exportAnalysis(engine: Engine, req: AnalyzeRequest): Promise<{ name: string; bytes: Uint8Array }> {
+  const info = engine.modelInfo();
+  const { ids, truncatedFrom } = engine.tokenize(req);
+  if (ids.length === 0) throw new Error('there is nothing to export: the text has no tokens');
+  const T = ids.length;
+  const tensors = await engine.runAll(ids);
+  const patterns = new Float32Array(info.nLayers * info.nHeads * T * T);
+  for (let l = 0; l < info.nLayers; l++) {
+    patterns.set(tensors[hookNames(l).pattern]?.data as Float32Array, l * info.nHeads * T * T);
+  }
+  const probe = await engine.inductionProbe();
+  const heads = summarizeHeads(patterns, info.nLayers, info.nHeads, T, probe.scores).map((s) => ({
+    ...s,
+    labels: headLabels(s),
+  }));
+  const files: Record<string, Uint8Array> = {};
+  const shapes: Record<string, number[]> = {};
+  for (const name of allHookNames(info.nLayers)) {
+    const t = tensors[name];
+    if (!t) continue;
+    files[`${name}.npy`] = new Uint8Array(encodeNpy(t.data, t.dims));
+    shapes[name] = t.dims;
+  }
+  const summary = {
+    format: EXPORT_FORMAT,
+    model: info,
+    text: req.text,
+    prependEndOfText: req.prependEndOfText,
+    truncatedFrom,
+    tokens: engine.tokenInfos(ids, req.prependEndOfText),
+    heads,
+    inductionProbe: { sequences: probe.sequences, blockLength: probe.blockLength },
+    tensors: shapes,
+    note: 'Each .npy keeps the batch axis of 1; axis orders follow TransformerLens (see README).',
+  };
+  files['analysis.json'] = new TextEncoder().encode(JSON.stringify(summary, null, 2) + '\n');
+  // .npy data barely compresses; level 1 keeps exporting fast.
+  const bytes = zipSync(files, { level: 1 });
+  return { name: `attention-atlas-${info.id}-${T}-tokens.zip`, bytes };
+}

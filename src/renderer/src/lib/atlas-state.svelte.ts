@@ -3,8 +3,9 @@
  * looking at. Engine results are $state.raw: they are replaced whole, never mutated, and
  * typed arrays must not be wrapped in proxies.
  */
-import type { Analysis, AtlasApi, HeadDetail, ModelInfo } from '../../../shared/api';
+import type { Analysis, AtlasApi, Contribution, HeadDetail, InductionProbe, ModelInfo } from '../../../shared/api';
 import { STAGES, attentionWeights, headOffset, type Stage } from '../../../shared/attention-math';
+import { summarizeHeads, type HeadSummary } from '../../../shared/head-scores';
 import { t } from '../i18n';
 
 export const DEFAULT_TEXT = 'The cat sat on the mat because it was tired, and the cat slept.';
@@ -13,6 +14,17 @@ const DEBOUNCE_MS = 120;
 const SLOW_MS = 300;
 /** The grid draws at most this many tokens; the notice says how many were kept. */
 export const GRID_MAX_TOKENS = 128;
+
+export type View = 'attention' | 'atlas' | 'contributions';
+export type AtlasOrder = 'layer' | 'previousToken' | 'firstToken' | 'local' | 'entropy' | 'induction';
+
+export interface HeadRef {
+  layer: number;
+  head: number;
+}
+
+/** Heads a person pins by hand; the presets may show a whole layer or column of heads. */
+export const MAX_PINNED = 4;
 
 export interface Cell {
   /** Query position (attends from). */
@@ -39,9 +51,22 @@ export class AtlasState {
   transposed = $state(false);
   selected = $state<Cell | null>(null);
   hoverToken = $state<number | null>(null);
+  /** A cell hovered in one compare panel, highlighted in all of them. */
+  hoverCell = $state<Cell | null>(null);
+
+  view = $state<View>('attention');
+  pinned = $state<HeadRef[]>([]);
+  showDiff = $state(false);
+  atlasOrder = $state<AtlasOrder>('layer');
+  labelledOnly = $state(false);
+  induction = $state.raw<InductionProbe | null>(null);
+  contribution = $state.raw<Contribution | null>(null);
+  /** Status line after an export or save. */
+  saveNote = $state<string | null>(null);
 
   private latestAnalysis = 0;
   private latestDetail = 0;
+  private latestContribution = 0;
 
   constructor(private readonly atlas: AtlasApi | null) {
     if (!atlas) this.error = t('error.noEngine');
@@ -68,12 +93,12 @@ export class AtlasState {
     return this.headSlice(this.analysis?.pattern);
   }
 
-  private headSlice(all: Float32Array | undefined): Float32Array {
+  private headSlice(all: Float32Array | undefined, layer = this.layer, head = this.head): Float32Array {
     const a = this.analysis;
     if (!a || !all || a.tokens.length === 0) return new Float32Array(0);
     const n = a.tokens.length;
     const T = this.T;
-    const base = headOffset(this.layer, this.head, a.model.nHeads, n);
+    const base = headOffset(layer, head, a.model.nHeads, n);
     if (T === n) return all.subarray(base, base + n * n);
     const out = new Float32Array(T * T);
     for (let q = 0; q < T; q++) out.set(all.subarray(base + q * n, base + q * n + T), q * T);
@@ -82,7 +107,47 @@ export class AtlasState {
 
   /** Weights under the current toggles, [T, T]; equals hook_pattern with both on. */
   weights(): Float32Array {
-    return attentionWeights(this.headDot(), this.T, this.model?.dHead ?? 1, { scale: this.scale, mask: this.mask });
+    return this.weightsOf(this.layer, this.head);
+  }
+
+  /** Any head's weights under the current toggles, over the drawn tokens. */
+  weightsOf(layer: number, head: number): Float32Array {
+    return attentionWeights(this.headSlice(this.analysis?.dot, layer, head), this.T, this.model?.dHead ?? 1, {
+      scale: this.scale,
+      mask: this.mask,
+    });
+  }
+
+  /** Per-head summaries of the model's own patterns (not the toggled ones), with induction scores. */
+  summaries(): HeadSummary[] {
+    const a = this.analysis;
+    if (!a || a.tokens.length === 0) return [];
+    const n = a.tokens.length;
+    return summarizeHeads(a.pattern, a.model.nLayers, a.model.nHeads, n, this.induction?.scores ?? null);
+  }
+
+  togglePin(ref: HeadRef): void {
+    const i = this.pinned.findIndex((p) => p.layer === ref.layer && p.head === ref.head);
+    if (i >= 0) this.pinned = this.pinned.filter((_, j) => j !== i);
+    else this.pinned = [...this.pinned, ref].slice(-MAX_PINNED);
+  }
+
+  isPinned(ref: HeadRef): boolean {
+    return this.pinned.some((p) => p.layer === ref.layer && p.head === ref.head);
+  }
+
+  pinSameHeadAcrossLayers(): void {
+    this.pinned = Array.from({ length: this.model?.nLayers ?? 0 }, (_, layer) => ({ layer, head: this.head }));
+  }
+
+  pinAllHeadsOfLayer(): void {
+    this.pinned = Array.from({ length: this.model?.nHeads ?? 0 }, (_, head) => ({ layer: this.layer, head }));
+  }
+
+  openHead(ref: HeadRef): void {
+    this.layer = ref.layer;
+    this.head = ref.head;
+    this.view = 'attention';
   }
 
   /** Debounced analysis of the current text; the previous result stays until the new one lands. */
@@ -102,6 +167,7 @@ export class AtlasState {
     try {
       const result = await this.atlas.analyze({ text, prependEndOfText: prepend });
       if (id !== this.latestAnalysis) return; // a newer request was sent: its answer wins
+      if (this.model?.id !== result.model.id) this.induction = null;
       this.model = result.model;
       this.analysis = result;
       this.error = null;
@@ -131,6 +197,82 @@ export class AtlasState {
       if (id === this.latestDetail) this.detail = d;
     } catch (e) {
       if (id === this.latestDetail) this.error = t('error.generic', { message: (e as Error).message });
+    }
+  }
+
+  /** Every head's induction score, once per model (the engine caches it too). */
+  async loadInduction(): Promise<void> {
+    if (!this.atlas || this.induction) return;
+    try {
+      this.induction = await this.atlas.inductionProbe();
+    } catch (e) {
+      this.error = t('error.generic', { message: (e as Error).message });
+    }
+  }
+
+  /** How the current layer's heads update the focused token. */
+  async loadContribution(): Promise<void> {
+    const a = this.analysis;
+    if (!this.atlas || !a || a.tokens.length === 0) {
+      this.contribution = null;
+      return;
+    }
+    const id = ++this.latestContribution;
+    const req = { text: a.text, prependEndOfText: this.prependEot, layer: this.layer, head: this.head, token: this.focusQuery };
+    try {
+      const c = await this.atlas.contribution(req);
+      if (id === this.latestContribution) this.contribution = c;
+    } catch (e) {
+      if (id === this.latestContribution) this.error = t('error.generic', { message: (e as Error).message });
+    }
+  }
+
+  contributionIsCurrent(): boolean {
+    const c = this.contribution;
+    return (
+      !!c &&
+      c.layer === this.layer &&
+      c.head === this.head &&
+      c.token === this.focusQuery &&
+      c.T === (this.analysis?.tokens.length ?? -1)
+    );
+  }
+
+  /** Saves bytes through the host: a dialog in the desktop app, a download in a browser. */
+  async save(name: string, bytes: Uint8Array): Promise<void> {
+    if (!this.atlas) return;
+    try {
+      const r = await this.atlas.saveFile({ suggestedName: name, bytes });
+      this.finishSave(r);
+    } catch (e) {
+      this.error = t('error.generic', { message: (e as Error).message });
+    }
+  }
+
+  async exportData(): Promise<void> {
+    const a = this.analysis;
+    if (!this.atlas || !a) return;
+    this.saveNote = t('export.working');
+    try {
+      this.finishSave(await this.atlas.exportData({ text: a.text, prependEndOfText: this.prependEot }));
+    } catch (e) {
+      this.saveNote = null;
+      this.error = t('error.generic', { message: (e as Error).message });
+    }
+  }
+
+  private finishSave(r: { savedTo: string | null; download: { name: string; bytes: Uint8Array } | null }): void {
+    if (r.download) {
+      const blob = new Blob([r.download.bytes as BlobPart]);
+      const url = URL.createObjectURL(blob);
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = r.download.name;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      this.saveNote = t('export.downloaded', { name: r.download.name });
+    } else {
+      this.saveNote = r.savedTo ? t('export.saved', { path: r.savedTo }) : t('export.cancelled');
     }
   }
 

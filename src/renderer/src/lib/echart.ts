@@ -1,0 +1,37 @@
+/**
+ * One ECharts instance per element, resized with it and disposed with it: a Svelte attachment
+ * of sorts, shared by every chart in the app. Registers the chart types the app uses once.
+ */
+import { BarChart, HeatmapChart, LineChart, LinesChart, ScatterChart } from 'echarts/charts';
+import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
+import { init, use, type ECharts } from 'echarts/core';
+import { CanvasRenderer } from 'echarts/renderers';
+
+use([
+  BarChart,
+  HeatmapChart,
+  LinesChart,
+  ScatterChart,
+  GridComponent,
+  LegendComponent,
+  TooltipComponent,
+  VisualMapComponent,
+  CanvasRenderer,
+]);
+
+export function mountChart(el: HTMLElement, onReady: (c: ECharts | null) => void): () => void {
+  const chart = init(el, undefined, { renderer: 'canvas' });
+  onReady(chart);
+  const ro = new ResizeObserver(() => chart.resize());
+  ro.observe(el);
+  return () => {
+    ro.disconnect();
+    chart.dispose();
+    onReady(null);
+  };
+}
+
+/** The theme's colours, read from the CSS variables, for chart options. */
+export function themeColor(name: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}

@@ -1,0 +1,199 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { unzipSync } from 'fflate';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Analysis } from '../../src/shared/api';
+import { headOffset } from '../../src/shared/attention-math';
+import { hookNames } from '../../src/shared/hooks';
+import { RENDERER_DIR, launchChromium, openApp, serveStatic } from '../helpers/browser-host';
+import { maxAbsDiff, tempDir } from '../helpers/fixtures';
+import { readNpy } from '../helpers/npy-reader';
+import { viewModel, type ViewModel } from '../helpers/view-model';
+
+const SHOTS = 'test-results/screenshots';
+const SENTENCE = 'When Mary and John went to the store, John gave a drink to Mary.';
+
+/** Atlas of heads, compare, contributions and export, on the real engine. */
+describe('atlas, compare and contributions in Debian Chromium', () => {
+  let vm: ViewModel;
+  let browser: Browser;
+  let server: Server;
+  let url: string;
+  let a: Analysis;
+
+  beforeAll(async () => {
+    vm = await viewModel();
+    a = await vm.engine.analyze({ text: SENTENCE, prependEndOfText: false });
+    browser = await launchChromium();
+    ({ server, url } = await serveStatic(RENDERER_DIR));
+    mkdirSync(SHOTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  const T = (): number => a.tokens.length;
+  const L = (): number => a.model.nLayers;
+  const H = (): number => a.model.nHeads;
+
+  async function ready(page: Page): Promise<void> {
+    await page.getByTestId('text-input').fill(SENTENCE);
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(T());
+  }
+
+  for (const scheme of ['light', 'dark'] as const) {
+    it(`draws every head, enlarges on hover, opens on click and pins on Shift+click (${scheme})`, async () => {
+      const { page, context } = await openApp(browser, url, vm.engine, { colorScheme: scheme });
+      await ready(page);
+      await page.getByTestId('view-atlas').click();
+      const canvas = page.getByTestId('atlas-canvas');
+      await canvas.waitFor();
+      expect(await page.getByTestId('atlas-count').textContent()).toBe(`${L() * H()} of ${L() * H()} heads`);
+      const order = (await canvas.getAttribute('data-order'))?.split(',') ?? [];
+      expect(order[0]).toBe('0.0');
+      expect(order).toHaveLength(L() * H());
+      // The canvas really has the patterns on it: not a blank rectangle.
+      const inked = await canvas.evaluate((c: HTMLCanvasElement) => {
+        const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
+        let distinct = new Set<number>();
+        for (let i = 0; i < d.length; i += 16) distinct.add((d[i] ?? 0) * 65536 + (d[i + 1] ?? 0) * 256 + (d[i + 2] ?? 0));
+        return distinct.size;
+      });
+      expect(inked).toBeGreaterThan(20);
+      const box = await canvas.boundingBox();
+      if (!box) throw new Error('no atlas');
+      // Thumbnail (layer 0, head 1): second column, first row.
+      const thumb = (await canvas.evaluate((c) => c.getBoundingClientRect().width)) / H();
+      await page.mouse.move(box.x + thumb * 1.5, box.y + 60);
+      expect(await page.getByTestId('atlas-enlarged').textContent()).toContain('L0 H1');
+      await page.screenshot({ path: `${SHOTS}/atlas-1280x800-${scheme}.png` });
+      // Shift+click pins it; the pin count shows.
+      await page.keyboard.down('Shift');
+      await page.mouse.click(box.x + thumb * 1.5, box.y + 60);
+      await page.keyboard.up('Shift');
+      expect(await page.getByTestId('compare-panel').count()).toBe(1);
+      // Sorting by previous-token score puts the best previous-token head first.
+      await page.getByTestId('atlas-order').selectOption('previousToken');
+      const sorted = (await canvas.getAttribute('data-order'))?.split(',') ?? [];
+      const prevScore = (key: string): number => {
+        const [l, h] = key.split('.').map(Number);
+        const o = headOffset(l ?? 0, h ?? 0, H(), T());
+        let s = 0;
+        for (let i = 1; i < T(); i++) s += a.pattern[o + i * T() + i - 1] ?? 0;
+        return s / (T() - 1);
+      };
+      const scores = sorted.map(prevScore);
+      expect([...scores].sort((x, y) => y - x)).toEqual(scores);
+      // A plain click opens the head in the grid view.
+      await page.getByTestId('atlas-order').selectOption('layer');
+      await page.mouse.click(box.x + thumb * 1.5, box.y + 60);
+      expect(await page.getByTestId('current-head').textContent()).toBe('layer 0, head 1');
+      expect(await page.getByTestId('qk-grid').count()).toBe(1);
+      await context.close();
+    });
+  }
+
+  it('compares pinned heads with one scale, synchronised hover, a difference view and presets', async () => {
+    const { page, context } = await openApp(browser, url, vm.engine);
+    await ready(page);
+    // Pin two heads from the picker, then compare.
+    await page.getByTestId('pin-head').click();
+    await page.keyboard.press('ArrowDown');
+    await page.getByTestId('pin-head').click();
+    await page.getByTestId('view-atlas').click();
+    const panels = page.getByTestId('compare-panel');
+    expect(await panels.count()).toBe(2);
+    expect(await panels.evaluateAll((els) => els.map((e) => e.getAttribute('data-head')))).toEqual(['L0 H0', 'L1 H0']);
+    await page.getByTestId('compare-diff').check();
+    expect(await page.getByTestId('compare-diff-panel').count()).toBe(1);
+    // Hover a cell in the first panel: every panel reports its own value for that cell.
+    const cell = page.getByTestId('compare-grid').first().locator('[data-q="9"][data-k="4"]');
+    const cb = await cell.boundingBox();
+    if (!cb) throw new Error('no cell');
+    await page.mouse.move(cb.x + cb.width / 2, cb.y + cb.height / 2);
+    const values = (await page.getByTestId('compare-value').allTextContents()).map(Number);
+    const w = (l: number, h: number): number => a.pattern[headOffset(l, h, H(), T()) + 9 * T() + 4] ?? 0;
+    expect(values[0]).toBeCloseTo(w(0, 0), 3);
+    expect(values[1]).toBeCloseTo(w(1, 0), 3);
+    expect(values[2]).toBeCloseTo(w(0, 0) - w(1, 0), 3);
+    expect(await page.getByTestId('synced-cell').count()).toBe(2); // the other two panels
+    await page.screenshot({ path: `${SHOTS}/compare-diff-1280x800-light.png`, fullPage: true });
+    // Presets.
+    await page.getByTestId('preset-layer').click();
+    expect(await panels.count()).toBe(H());
+    await page.getByTestId('preset-same-head').click();
+    expect(await panels.evaluateAll((els) => els.map((e) => e.getAttribute('data-head')))).toEqual(
+      Array.from({ length: L() }, (_, l) => `L${l} H0`),
+    );
+    // Toggles apply to every panel: mask off, no struck cells anywhere.
+    await page.keyboard.press('m');
+    expect(await page.getByTestId('compare-grid').locator('.masked').count()).toBe(0);
+    await page.keyboard.press('m');
+    expect(await page.getByTestId('compare-grid').first().locator('.masked').count()).toBe((T() * (T() - 1)) / 2);
+    await page.screenshot({ path: `${SHOTS}/compare-presets-1280x800-light.png`, fullPage: true });
+    await context.close();
+  });
+
+  for (const scheme of ['light', 'dark'] as const) {
+    it(`shows contributions that match the engine (${scheme})`, async () => {
+      const { page, context } = await openApp(browser, url, vm.engine, { colorScheme: scheme });
+      await ready(page);
+      const token = 9;
+      await page.getByTestId('tokens').locator('button').nth(token).click();
+      await page.keyboard.press('ArrowDown'); // layer 1
+      await page.getByTestId('view-contributions').click();
+      const norm = page.getByTestId('contrib-selected-norm');
+      await norm.waitFor();
+      expect(Number(await norm.getAttribute('data-value'))).toBeCloseTo(a.resultNorm[(1 * T() + token) * H() + 0] ?? 0, 4);
+      const c = await vm.engine.contribution({ text: SENTENCE, prependEndOfText: false, layer: 1, head: 0, token });
+      await expect.poll(() => page.getByTestId('contrib-raises').locator('[data-value]').count(), { timeout: 15_000 }).toBe(5);
+      const raised = await page
+        .getByTestId('contrib-raises')
+        .locator('[data-value]')
+        .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));
+      expect(maxAbsDiff(raised, Array.from(c.raises.values))).toBeLessThan(1e-5);
+      const lowered = await page
+        .getByTestId('contrib-lowers')
+        .locator('[data-value]')
+        .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));
+      expect(maxAbsDiff(lowered, Array.from(c.lowers.values))).toBeLessThan(1e-5);
+      for (const id of ['contrib-heatmap', 'contrib-pca', 'contrib-sources']) {
+        expect(await page.getByTestId(id).locator('canvas').count(), id).toBeGreaterThan(0);
+      }
+      await page.waitForTimeout(600);
+      await page.screenshot({ path: `${SHOTS}/contributions-1280x800-${scheme}.png`, fullPage: true });
+      await context.close();
+    });
+  }
+
+  it('exports the analysis as a zip download whose .npy files equal the tensors, and the grid as SVG', async () => {
+    const { page, context } = await openApp(browser, url, vm.engine);
+    await ready(page);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-data').click()]);
+    const dir = tempDir();
+    const zipPath = join(dir, 'export.zip');
+    await download.saveAs(zipPath);
+    expect(download.suggestedFilename()).toMatch(/\.zip$/);
+    const { readFileSync } = await import('node:fs');
+    const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
+    const all = await vm.engine.runAll(a.tokens.map((t) => t.id));
+    const hook = hookNames(1).pattern;
+    writeFileSync(join(dir, 'p.npy'), files[`${hook}.npy`] ?? new Uint8Array());
+    expect(maxAbsDiff(readNpy(join(dir, 'p.npy')).data as Float32Array, all[hook]?.data as Float32Array)).toBe(0);
+    expect(await page.getByTestId('save-note').textContent()).toContain('Downloaded');
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.getByTestId('grid-save-svg').click()]);
+    const svgPath = join(dir, 'grid.svg');
+    await svg.saveAs(svgPath);
+    const text = readFileSync(svgPath, 'utf8');
+    expect(text).toMatch(/^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(text).not.toMatch(/var\(--/); // styles resolved, not CSS variables
+    const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('grid-save-png').click()]);
+    const pngPath = join(dir, 'grid.png');
+    await png.saveAs(pngPath);
+    expect([...readFileSync(pngPath).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    await context.close();
+  });
+});

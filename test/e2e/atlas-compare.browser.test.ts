@@ -58,7 +58,7 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
       // The canvas really has the patterns on it: not a blank rectangle.
       const inked = await canvas.evaluate((c: HTMLCanvasElement) => {
         const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
-        let distinct = new Set<number>();
+        const distinct = new Set<number>();
         for (let i = 0; i < d.length; i += 16) distinct.add((d[i] ?? 0) * 65536 + (d[i + 1] ?? 0) * 256 + (d[i + 2] ?? 0));
         return distinct.size;
       });
@@ -97,7 +97,7 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
   }
 
   it('compares pinned heads with one scale, synchronised hover, a difference view and presets', async () => {
-    const { page, context } = await openApp(browser, url, vm.engine);
+    const { page, context, console: consoleMessages } = await openApp(browser, url, vm.engine);
     await ready(page);
     // Pin two heads from the picker, then compare.
     await page.getByTestId('pin-head').click();
@@ -120,6 +120,7 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
     expect(values[1]).toBeCloseTo(w(1, 0), 3);
     expect(values[2]).toBeCloseTo(w(0, 0) - w(1, 0), 3);
     expect(await page.getByTestId('synced-cell').count()).toBe(2); // the other two panels
+    expect(consoleMessages).toEqual([]);
     await page.screenshot({ path: `${SHOTS}/compare-diff-1280x800-light.png`, fullPage: true });
     // Presets.
     await page.getByTestId('preset-layer').click();
@@ -139,7 +140,7 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
 
   for (const scheme of ['light', 'dark'] as const) {
     it(`shows contributions that match the engine (${scheme})`, async () => {
-      const { page, context } = await openApp(browser, url, vm.engine, { colorScheme: scheme });
+      const { page, context, console } = await openApp(browser, url, vm.engine, { colorScheme: scheme });
       await ready(page);
       const token = 9;
       await page.getByTestId('tokens').locator('button').nth(token).click();
@@ -164,7 +165,30 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
         expect(await page.getByTestId(id).locator('canvas').count(), id).toBeGreaterThan(0);
       }
       await page.waitForTimeout(600);
+      // The sources chart really draws both series: orange bars and the weight line in the accent
+      // colour (ECharts silently skips a series type it was not given, so count pixels).
+      const accentPixels = await page
+        .getByTestId('contrib-sources')
+        .locator('canvas')
+        .first()
+        .evaluate((c: HTMLCanvasElement) => {
+          const accent = getComputedStyle(document.documentElement).getPropertyValue('--accent').trim();
+          const [r, g, b] = [1, 3, 5].map((i) => parseInt(accent.slice(i, i + 2), 16));
+          const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
+          let n = 0;
+          for (let i = 0; i < d.length; i += 4) {
+            if (
+              Math.abs((d[i] ?? 0) - (r ?? 0)) < 24 &&
+              Math.abs((d[i + 1] ?? 0) - (g ?? 0)) < 24 &&
+              Math.abs((d[i + 2] ?? 0) - (b ?? 0)) < 24
+            )
+              n++;
+          }
+          return n;
+        });
+      expect(accentPixels).toBeGreaterThan(50);
       await page.screenshot({ path: `${SHOTS}/contributions-1280x800-${scheme}.png`, fullPage: true });
+      expect(console).toEqual([]); // e.g. ECharts warns about a chart type it was not given
       await context.close();
     });
   }

@@ -54,7 +54,7 @@ describe('attention view in Debian Chromium', () => {
   };
 
   it('shows tokens, steps through every stage with the engine’s numbers, masks, sums and toggles', async () => {
-    const { page, context } = await openApp(browser, url, vm.engine);
+    const { page, context, console: consoleMessages } = await openApp(browser, url, vm.engine);
     await typeSentence(page);
     const chips = (await page.getByTestId('tokens').locator('button').allTextContents()).map((s) => s.trim());
     expect(chips).toEqual(a.tokens.map((t) => t.display.replace(/ /g, '␣')));
@@ -112,6 +112,7 @@ describe('attention view in Debian Chromium', () => {
     ).toBeLessThan(1e-6);
     await page.screenshot({ path: `${SHOTS}/view-1280x800-light-scale-off.png` });
     await page.getByTestId('toggle-scale').click();
+    expect(consoleMessages).toEqual([]);
     await context.close();
   });
 

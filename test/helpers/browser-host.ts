@@ -62,6 +62,8 @@ export interface HostedPage {
   context: BrowserContext;
   /** Channels the page invoked, in order. */
   calls: Channel[];
+  /** Console errors and warnings the page logged, and uncaught page errors. */
+  console: string[];
 }
 
 export async function openApp(
@@ -84,6 +86,11 @@ export async function openApp(
   const page = await context.newPage();
   const handlers = createHandlers(engine);
   const calls: Channel[] = [];
+  const consoleMessages: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') consoleMessages.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => consoleMessages.push(`pageerror: ${e.message}`));
   await page.exposeFunction('__atlasTransport', async (channel: string, request: string): Promise<string> => {
     let reply: WireReply;
     const handler = handlers[channel as Channel];
@@ -101,5 +108,5 @@ export async function openApp(
     return toBase64(pack(reply));
   });
   await page.goto(url);
-  return { page, context, calls };
+  return { page, context, calls, console: consoleMessages };
 }

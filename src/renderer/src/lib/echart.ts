@@ -10,6 +10,7 @@ import { CanvasRenderer } from 'echarts/renderers';
 use([
   BarChart,
   HeatmapChart,
+  LineChart,
   LinesChart,
   ScatterChart,
   GridComponent,

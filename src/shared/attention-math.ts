@@ -35,25 +35,24 @@ export function scaledScores(dot: Float32Array, dHead: number, scale: boolean): 
 /**
  * softmax over each query's keys; with `mask`, masked keys get weight exactly 0 and are left
  * out of the normalisation. Computed in float64, like the reference, then stored as float32.
+ * (Multiplying by 1/√d_head rather than dividing: a 1-ulp difference, far inside 1e-5.)
  */
 export function attentionWeights(dot: Float32Array, T: number, dHead: number, opts: StageOptions): Float32Array {
-  const scores = scaledScores(dot, dHead, opts.scale);
+  const inv = opts.scale ? 1 / Math.sqrt(dHead) : 1;
   const out = new Float32Array(T * T);
+  const e = new Float64Array(T); // reused across rows: this runs for every head on every keystroke
   for (let q = 0; q < T; q++) {
+    const row = q * T;
+    const last = opts.mask ? q : T - 1; // keys after the query are masked by position
     let max = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < T; k++) {
-      if (opts.mask && isMasked(q, k)) continue;
-      max = Math.max(max, scores[q * T + k] ?? 0);
-    }
+    for (let k = 0; k <= last; k++) max = Math.max(max, (dot[row + k] ?? 0) * inv);
     let sum = 0;
-    const e = new Float64Array(T);
-    for (let k = 0; k < T; k++) {
-      if (opts.mask && isMasked(q, k)) continue;
-      const v = Math.exp((scores[q * T + k] ?? 0) - max);
+    for (let k = 0; k <= last; k++) {
+      const v = Math.exp((dot[row + k] ?? 0) * inv - max);
       e[k] = v;
       sum += v;
     }
-    for (let k = 0; k < T; k++) out[q * T + k] = (e[k] ?? 0) / sum;
+    for (let k = 0; k <= last; k++) out[row + k] = (e[k] ?? 0) / sum;
   }
   return out;
 }

@@ -112,6 +112,8 @@ export class AtlasState {
 
   /** Any head's weights under the current toggles, over the drawn tokens. */
   weightsOf(layer: number, head: number): Float32Array {
+    // Both toggles on: the model's own hook_pattern, no need to redo the softmax.
+    if (this.scale && this.mask) return this.headSlice(this.analysis?.pattern, layer, head);
     return attentionWeights(this.headSlice(this.analysis?.dot, layer, head), this.T, this.model?.dHead ?? 1, {
       scale: this.scale,
       mask: this.mask,

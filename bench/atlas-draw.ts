@@ -1,0 +1,142 @@
+/**
+ * Benchmark (not a test): how long the head atlas takes to draw for GPT-2 small's shape,
+ * 12 layers × 12 heads at 64 tokens, in Debian Chromium. The page gets synthetic analyses of
+ * that shape (random scores through a real softmax) from a stand-in transport, so no model is
+ * needed; the atlas measures its own draw (weights under the toggles + painting all 144 heads)
+ * and reports it in data-draw-ms. Redraws are forced by hovering tokens.
+ *
+ *   npm run bench:atlas
+ */
+import type { Server } from 'node:http';
+import { RENDERER_DIR, launchChromium, serveStatic } from '../test/helpers/browser-host';
+import { CHANNELS, type Analysis, type ModelInfo } from '../src/shared/api';
+import { attentionWeights } from '../src/shared/attention-math';
+import { pack, toBase64 } from '../src/shared/wire';
+
+const L = 12;
+const H = 12;
+const T = 64;
+const RUNS = 40;
+
+function synthetic(): Analysis {
+  const model: ModelInfo = {
+    id: 'gpt2-shape',
+    label: 'GPT-2 small shape (synthetic)',
+    description: '',
+    nLayers: L,
+    nHeads: H,
+    dModel: 768,
+    dHead: 64,
+    nCtx: 1024,
+    vocabSize: 50257,
+  };
+  const dot = Float32Array.from({ length: L * H * T * T }, () => (Math.random() - 0.5) * 40);
+  const pattern = new Float32Array(dot.length);
+  for (let i = 0; i < L * H; i++)
+    pattern.set(attentionWeights(dot.subarray(i * T * T, (i + 1) * T * T), T, 64, { scale: true, mask: true }), i * T * T);
+  return {
+    model,
+    text: 'x',
+    tokens: Array.from({ length: T }, (_, i) => ({
+      id: i,
+      display: ` t${i}`,
+      partial: false,
+      start: i,
+      end: i + 1,
+      special: false,
+    })),
+    truncatedFrom: null,
+    dot,
+    pattern,
+    resultNorm: new Float32Array(L * T * H).fill(1),
+    attnOutNorm: new Float32Array(L * T).fill(1),
+    mlpOutNorm: new Float32Array(L * T).fill(1),
+    topK: { k: 10, ids: new Int32Array(T * 10), probs: new Float32Array(T * 10), strings: Array(T * 10).fill('x') },
+  };
+}
+
+async function main(): Promise<void> {
+  // Two analyses to alternate between, so every edit brings new tensors.
+  const analyses = [synthetic(), synthetic()];
+  let analyzeCalls = 0;
+  const analysis = analyses[0] as Analysis;
+  const browser = await launchChromium();
+  let server: Server | undefined;
+  try {
+    const served = await serveStatic(RENDERER_DIR);
+    server = served.server;
+    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await page.exposeFunction('__atlasTransport', async (channel: string, _req: string) => {
+      const reply =
+        channel === CHANNELS.analyze
+          ? { ok: analyses[analyzeCalls++ % 2] }
+          : channel === CHANNELS.modelInfo
+            ? { ok: analysis.model }
+            : channel === CHANNELS.inductionProbe
+              ? { ok: { scores: new Float32Array(L * H), sequences: 8, blockLength: 50 } }
+              : { error: 'not needed by this benchmark' };
+      return toBase64(pack(reply));
+    });
+    await page.goto(served.url);
+    await page.getByTestId('view-atlas').click();
+    await page.getByTestId('atlas-canvas').waitFor();
+    const count = page.getByTestId('atlas-count');
+    const read = async (attr: string): Promise<number> => Number(await count.getAttribute(attr));
+    const drawTotal = async (): Promise<number> => (await read('data-tiles-ms')) + (await read('data-draw-ms'));
+    // Typing: each edit brings a new analysis; every head is repainted (toggles at their defaults).
+    const typing: number[] = [];
+    const input = page.getByTestId('text-input');
+    for (let i = 0; i < RUNS; i++) {
+      const before = await count.getAttribute('data-tiles-ms');
+      await input.fill(`edit ${i}`);
+      await page
+        .waitForFunction(
+          (b) => document.querySelector('[data-testid="atlas-count"]')?.getAttribute('data-tiles-ms') !== b,
+          before,
+          { timeout: 5000 },
+        )
+        .catch(() => undefined);
+      typing.push(await drawTotal());
+    }
+    await page.getByTestId('view-atlas').click(); // focus off the text box for the shortcuts
+    // Toggle: flipping the mask recomputes every head's softmax in the renderer, then repaints.
+    const toggle: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      await page.keyboard.press('m');
+      await page.waitForTimeout(40);
+      if (i % 2 === 0) toggle.push(await drawTotal()); // mask off: the softmax path
+    }
+    // Hover: a token hovered elsewhere is marked in every thumbnail (tiles reused).
+    const hover: number[] = [];
+    const chips = page.getByTestId('tokens').locator('button');
+    for (let i = 0; i < RUNS; i++) {
+      await chips.nth(i % T).hover();
+      await page.waitForTimeout(30);
+      hover.push(await read('data-draw-ms'));
+    }
+    const stats = (xs: number[]): { median: number; p95: number } => {
+      const s = [...xs].sort((a, b) => a - b);
+      const q = (p: number): number => Number((s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0).toFixed(2));
+      return { median: q(0.5), p95: q(0.95) };
+    };
+    console.log(
+      JSON.stringify(
+        {
+          shape: { layers: L, heads: H, tokens: T },
+          runs: RUNS,
+          newAnalysisRedrawMs: stats(typing),
+          toggleRedrawMs: stats(toggle),
+          hoverRedrawMs: stats(hover),
+          frameBudgetMs: 16.7,
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    await browser.close();
+    server?.close();
+  }
+}
+
+await main();

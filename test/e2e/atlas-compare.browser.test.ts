@@ -1,38 +1,24 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
 import { unzipSync } from 'fflate';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../../src/shared/api';
 import { headOffset } from '../../src/shared/attention-math';
 import { hookNames } from '../../src/shared/hooks';
-import { RENDERER_DIR, launchChromium, openApp, serveStatic } from '../helpers/browser-host';
+import { openApp } from '../helpers/browser-host';
+import { SHOTS, useBrowserSuite } from '../helpers/browser-suite';
 import { maxAbsDiff, tempDir } from '../helpers/fixtures';
 import { readNpy } from '../helpers/npy-reader';
-import { viewModel, type ViewModel } from '../helpers/view-model';
 
-const SHOTS = 'test-results/screenshots';
 const SENTENCE = 'When Mary and John went to the store, John gave a drink to Mary.';
 
 /** Atlas of heads, compare, contributions and export, on the real engine. */
 describe('atlas, compare and contributions in Debian Chromium', () => {
-  let vm: ViewModel;
-  let browser: Browser;
-  let server: Server;
-  let url: string;
+  const suite = useBrowserSuite();
   let a: Analysis;
-
   beforeAll(async () => {
-    vm = await viewModel();
-    a = await vm.engine.analyze({ text: SENTENCE, prependEndOfText: false });
-    browser = await launchChromium();
-    ({ server, url } = await serveStatic(RENDERER_DIR));
-    mkdirSync(SHOTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    server?.close();
+    a = await suite.vm.engine.analyze({ text: SENTENCE, prependEndOfText: false });
   });
 
   const T = (): number => a.tokens.length;
@@ -46,7 +32,7 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
 
   for (const scheme of ['light', 'dark'] as const) {
     it(`draws every head, enlarges on hover, opens on click and pins on Shift+click (${scheme})`, async () => {
-      const { page, context } = await openApp(browser, url, vm.engine, { colorScheme: scheme });
+      const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, { colorScheme: scheme });
       await ready(page);
       await page.getByTestId('view-atlas').click();
       const canvas = page.getByTestId('atlas-canvas');
@@ -97,7 +83,7 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
   }
 
   it('compares pinned heads with one scale, synchronised hover, a difference view and presets', async () => {
-    const { page, context, console: consoleMessages } = await openApp(browser, url, vm.engine);
+    const { page, context, console: consoleMessages } = await openApp(suite.browser, suite.url, suite.vm.engine);
     await ready(page);
     // Pin two heads from the picker, then compare.
     await page.getByTestId('pin-head').click();
@@ -140,7 +126,7 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
 
   for (const scheme of ['light', 'dark'] as const) {
     it(`shows contributions that match the engine (${scheme})`, async () => {
-      const { page, context, console } = await openApp(browser, url, vm.engine, { colorScheme: scheme });
+      const { page, context, console } = await openApp(suite.browser, suite.url, suite.vm.engine, { colorScheme: scheme });
       await ready(page);
       const token = 9;
       await page.getByTestId('tokens').locator('button').nth(token).click();
@@ -149,7 +135,7 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
       const norm = page.getByTestId('contrib-selected-norm');
       await norm.waitFor();
       expect(Number(await norm.getAttribute('data-value'))).toBeCloseTo(a.resultNorm[(1 * T() + token) * H() + 0] ?? 0, 4);
-      const c = await vm.engine.contribution({ text: SENTENCE, prependEndOfText: false, layer: 1, head: 0, token });
+      const c = await suite.vm.engine.contribution({ text: SENTENCE, prependEndOfText: false, layer: 1, head: 0, token });
       await expect.poll(() => page.getByTestId('contrib-raises').locator('[data-value]').count(), { timeout: 15_000 }).toBe(5);
       const raised = await page
         .getByTestId('contrib-raises')
@@ -194,7 +180,7 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
   }
 
   it('exports the analysis as a zip download whose .npy files equal the tensors, and the grid as SVG', async () => {
-    const { page, context } = await openApp(browser, url, vm.engine);
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine);
     await ready(page);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-data').click()]);
     const dir = tempDir();
@@ -203,7 +189,7 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
     expect(download.suggestedFilename()).toMatch(/\.zip$/);
     const { readFileSync } = await import('node:fs');
     const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
-    const all = await vm.engine.runAll(a.tokens.map((t) => t.id));
+    const all = await suite.vm.engine.runAll(a.tokens.map((t) => t.id));
     const hook = hookNames(1).pattern;
     writeFileSync(join(dir, 'p.npy'), files[`${hook}.npy`] ?? new Uint8Array());
     expect(maxAbsDiff(readNpy(join(dir, 'p.npy')).data as Float32Array, all[hook]?.data as Float32Array)).toBe(0);

@@ -1,33 +1,18 @@
-import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../../src/shared/api';
 import { STAGES, headOffset, stageView } from '../../src/shared/attention-math';
-import { RENDERER_DIR, launchChromium, openApp, serveStatic } from '../helpers/browser-host';
-import { viewModel, type ViewModel } from '../helpers/view-model';
+import { openApp } from '../helpers/browser-host';
+import { SHOTS, useBrowserSuite } from '../helpers/browser-suite';
 
-const SHOTS = 'test-results/screenshots';
 const SENTENCE = 'The cat sat on the mat because it was tired.';
 
 /** The 3Blue1Brown attention view, driven as a learner drives it, on the real engine. */
 describe('attention view in Debian Chromium', () => {
-  let vm: ViewModel;
-  let browser: Browser;
-  let server: Server;
-  let url: string;
+  const suite = useBrowserSuite();
   let a: Analysis;
-
   beforeAll(async () => {
-    vm = await viewModel();
-    a = await vm.engine.analyze({ text: SENTENCE, prependEndOfText: false });
-    browser = await launchChromium();
-    ({ server, url } = await serveStatic(RENDERER_DIR));
-    mkdirSync(SHOTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    server?.close();
+    a = await suite.vm.engine.analyze({ text: SENTENCE, prependEndOfText: false });
   });
 
   async function typeSentence(page: Page): Promise<void> {
@@ -54,11 +39,11 @@ describe('attention view in Debian Chromium', () => {
   };
 
   it('shows tokens, steps through every stage with the engine’s numbers, masks, sums and toggles', async () => {
-    const { page, context, console: consoleMessages } = await openApp(browser, url, vm.engine);
+    const { page, context, console: consoleMessages } = await openApp(suite.browser, suite.url, suite.vm.engine);
     await typeSentence(page);
     const chips = (await page.getByTestId('tokens').locator('button').allTextContents()).map((s) => s.trim());
     expect(chips).toEqual(a.tokens.map((t) => t.display.replace(/ /g, '␣')));
-    expect(await page.getByTestId('model-label').textContent()).toContain(vm.label);
+    expect(await page.getByTestId('model-label').textContent()).toContain(suite.vm.label);
 
     const grid = page.getByTestId('qk-grid');
     expect(await grid.getAttribute('data-orientation')).toBe('3b1b');
@@ -117,7 +102,7 @@ describe('attention view in Debian Chromium', () => {
   });
 
   it('explains a selected cell: q, k, their products summing to hook_dot, values and ΔE', async () => {
-    const { page, context } = await openApp(browser, url, vm.engine);
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine);
     await typeSentence(page);
     await page.getByTestId('stage-dot').click();
     await hoverCell(page, 6, 1);
@@ -146,7 +131,7 @@ describe('attention view in Debian Chromium', () => {
   });
 
   it('switches head and layer, toggles and transposes from the keyboard', async () => {
-    const { page, context } = await openApp(browser, url, vm.engine, { colorScheme: 'dark' });
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, { colorScheme: 'dark' });
     await typeSentence(page);
     await page.getByTestId('stage-softmax').click();
     await page.locator('body').click({ position: { x: 5, y: 5 } });
@@ -191,7 +176,11 @@ describe('attention view in Debian Chromium', () => {
   ] as const) {
     for (const scheme of ['light', 'dark'] as const) {
       it(`renders every stage at ${w}×${h} in ${scheme} mode`, async () => {
-        const { page, context } = await openApp(browser, url, vm.engine, { width: w, height: h, colorScheme: scheme });
+        const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, {
+          width: w,
+          height: h,
+          colorScheme: scheme,
+        });
         await typeSentence(page);
         for (const stage of STAGES) {
           await page.getByTestId(`stage-${stage}`).click();
@@ -209,7 +198,7 @@ describe('attention view in Debian Chromium', () => {
 
   it('keeps the newest result when an older, slower answer arrives last, with a quiet hint meanwhile', async () => {
     const slowText = 'An old sentence that the engine answers slowly';
-    const { page, context } = await openApp(browser, url, vm.engine, {
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, {
       delayFor: (channel, arg) => (channel === 'atlas:analyze' && (arg as { text?: string }).text === slowText ? 2500 : 0),
     });
     await page.getByTestId('qk-grid').waitFor();
@@ -228,10 +217,10 @@ describe('attention view in Debian Chromium', () => {
   });
 
   it('scales to a long sentence and says what the view keeps', async () => {
-    const { page, context } = await openApp(browser, url, vm.engine, { width: 1280, height: 800 });
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, { width: 1280, height: 800 });
     const long = Array.from({ length: 12 }, (_, i) => `Sentence ${i} says the cat sat on the mat.`).join(' ');
     await page.getByTestId('text-input').fill(long);
-    const n = vm.engine.tokenize({ text: long, prependEndOfText: false }).ids.length;
+    const n = suite.vm.engine.tokenize({ text: long, prependEndOfText: false }).ids.length;
     await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(n);
     const cells = await page.getByTestId('qk-grid').locator('circle, .masked, rect.weight').count();
     const drawn = Math.min(n, 128);

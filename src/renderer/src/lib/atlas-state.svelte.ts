@@ -7,6 +7,7 @@ import type { Analysis, AtlasApi, Contribution, HeadDetail, InductionProbe, Mode
 import { STAGES, attentionWeights, headOffset, type Stage } from '../../../shared/attention-math';
 import { summarizeHeads, type HeadSummary } from '../../../shared/head-scores';
 import { t } from '../i18n';
+import { visibleToken } from '../token-text';
 
 export const DEFAULT_TEXT = 'The cat sat on the mat because it was tired, and the cat slept.';
 const DEBOUNCE_MS = 120;
@@ -75,6 +76,16 @@ export class AtlasState {
   /** Tokens the grid shows (the view limit, not the model's). */
   get T(): number {
     return Math.min(this.analysis?.tokens.length ?? 0, GRID_MAX_TOKENS);
+  }
+
+  /** "␣cat 3": a token as the grids and charts label it (visible spaces, position). */
+  tokenLabel(i: number): string {
+    return `${visibleToken(this.analysis?.tokens[i]?.display ?? '')} ${i}`;
+  }
+
+  /** Labels of the drawn tokens. */
+  get labels(): string[] {
+    return Array.from({ length: this.T }, (_, i) => this.tokenLabel(i));
   }
 
   /** The query whose values and prediction are shown: the selected cell's, else the last token. */

@@ -15,11 +15,13 @@ import { Engine } from '../engine/engine';
 import { buildInstrumentedGraph } from '../engine/graph-builder';
 import { Gpt2Checkpoint } from '../engine/gpt2-weights';
 import { encodeNpy } from '../engine/npy';
-import { cliCacheDir } from '../engine/paths';
+import { cliCacheDir, cliModelsDir } from '../engine/paths';
+import { downloadModel, formatBytes } from '../engine/download';
 
 const USAGE = `usage:
   atlas build <model-dir> --out <file.onnx>
-  atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]`;
+  atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]
+  atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]`;
 
 class UsageError extends Error {}
 
@@ -75,11 +77,42 @@ async function analyze(args: string[]): Promise<void> {
   }
 }
 
+/** Downloads a model from the Hub (HF_ENDPOINT, HF_TOKEN and proxies honoured), progress on stderr. */
+async function pull(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { revision: { type: 'string', default: 'main' }, dir: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const repo = need(positionals[0], '<repo-id>');
+  const dir = resolve(values.dir ?? cliModelsDir());
+  const ctrl = new AbortController();
+  process.once('SIGINT', () => ctrl.abort());
+  let lastLine = 0;
+  const got = await downloadModel(repo, dir, {
+    revision: values.revision,
+    signal: ctrl.signal,
+    onProgress: (p) => {
+      const now = Date.now();
+      if (now - lastLine < 1000 && p.received !== p.total) return;
+      lastLine = now;
+      const pct = p.total ? ` ${((100 * p.received) / p.total).toFixed(1)}%` : '';
+      const eta = p.secondsLeft !== null ? `, ${Math.ceil(p.secondsLeft)} s left` : '';
+      console.error(
+        `${p.file}: ${formatBytes(p.received)}${p.total ? ` of ${formatBytes(p.total)}` : ''}${pct}, ${formatBytes(p.bytesPerSecond)}/s${eta}`,
+      );
+    },
+  });
+  console.error(`downloaded ${repo} at ${got.commit} → ${got.dir}`);
+  console.log(got.dir);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'build') await build(rest);
     else if (command === 'analyze') await analyze(rest);
+    else if (command === 'pull') await pull(rest);
     else if (command === '--help' || command === '-h' || command === undefined) {
       console.log(USAGE);
       return command === undefined ? 2 : 0;

@@ -14,3 +14,9 @@ export function cliCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
   return join(base, 'attention-atlas', 'graphs');
 }
+
+/** Where `atlas pull` puts models when no --dir is given. */
+export function cliModelsDir(): string {
+  const base = process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share');
+  return join(base, 'attention-atlas', 'models');
+}

@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { modelFolderName } from '../../src/engine/download';
+import { startFakeHub } from '../helpers/fake-hub';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +19,27 @@ function atlas(args: string[], env: Record<string, string> = {}): { status: numb
     env: { ...process.env, XDG_CACHE_HOME: tempDir('atlas-xdg-'), ...env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Async variant: the fake Hub runs in this process, so the child must not block it. */
+function atlasAsync(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((ok) => {
+    const child = spawn(process.execPath, [resolve('bin/atlas.mjs'), ...args], {
+      env: { ...process.env, XDG_CACHE_HOME: tempDir('atlas-xdg-'), ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      ok({ status, stdout, stderr });
+    });
+  });
 }
 
 describe('atlas command line', () => {
@@ -50,6 +73,32 @@ describe('atlas command line', () => {
     expect(existsSync(out)).toBe(true);
     expect(existsSync(`${out}.data`)).toBe(true);
     expect(r.stderr).toMatch(/built 49 outputs/);
+  });
+
+  it('pull downloads from HF_ENDPOINT with progress on stderr and prints the model folder', async () => {
+    const hub = await startFakeHub({
+      'tiny-org/tiny-gpt2': {
+        commit: 'c'.repeat(40),
+        lfs: ['model.safetensors'],
+        files: {
+          'config.json': readFileSync(join(model, 'config.json')),
+          'model.safetensors': readFileSync(join(model, 'model.safetensors')),
+        },
+      },
+    });
+    try {
+      const dir = tempDir();
+      const r = await atlasAsync(['pull', 'tiny-org/tiny-gpt2', '--dir', dir], { HF_ENDPOINT: hub.endpoint, HF_TOKEN: 'hf_x' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/model\.safetensors: .* of .* 100\.0%/);
+      expect(r.stdout.trim()).toBe(join(dir, modelFolderName('tiny-org/tiny-gpt2', 'c'.repeat(40))));
+      expect(existsSync(join(r.stdout.trim(), 'model.safetensors'))).toBe(true);
+      const missing = await atlasAsync(['pull', 'tiny-org/nothing', '--dir', dir], { HF_ENDPOINT: hub.endpoint });
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toMatch(/atlas: tiny-org\/nothing has no config\.json at revision main/);
+    } finally {
+      await hub.close();
+    }
   });
 
   it('reports errors on stderr with a non-zero exit', () => {

@@ -1,0 +1,173 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DownloadError, downloadModel, modelFolderName, partialBytes, type DownloadProgress } from '../../src/engine/download';
+import { Engine } from '../../src/engine/engine';
+import { startFakeHub, type FakeHub, type FakeRepo } from '../helpers/fake-hub';
+import { tempDir } from '../helpers/fixtures';
+import { SMALL_SPEC, writeRandomModel } from '../helpers/random-model';
+
+const REPO = 'tiny-org/tiny-gpt2';
+const COMMIT = 'a'.repeat(8) + '0123456789abcdef0123456789abcdef';
+
+/** Models a library would list: folders under modelsDir that are not hidden work areas. */
+const visibleModels = (modelsDir: string): string[] =>
+  existsSync(modelsDir) ? readdirSync(modelsDir).filter((n) => !n.startsWith('.')) : [];
+
+describe('Hub downloads against a loopback server that behaves like the Hub', () => {
+  let repo: FakeRepo;
+  let hub: FakeHub;
+  beforeAll(() => {
+    const dir = writeRandomModel(SMALL_SPEC);
+    repo = {
+      commit: COMMIT,
+      lfs: ['model.safetensors'],
+      files: {
+        'config.json': readFileSync(join(dir, 'config.json')),
+        'model.safetensors': readFileSync(join(dir, 'model.safetensors')),
+      },
+    };
+  });
+  const start = async (): Promise<FakeHub> => {
+    hub = await startFakeHub({ [REPO]: repo });
+    return hub;
+  };
+  afterEach(async () => {
+    await hub?.close();
+  });
+  const base = (h: FakeHub): { endpoint: string; token: string; timeoutMs: number; freeBytes: () => Promise<number> } => ({
+    endpoint: h.endpoint,
+    token: 'hf_test_token',
+    timeoutMs: 2000,
+    freeBytes: async () => 1e12,
+  });
+
+  it('downloads, verifies and places a model that the engine then loads; pinned to one commit', async () => {
+    const h = await start();
+    const models = tempDir();
+    const progress: DownloadProgress[] = [];
+    const got = await downloadModel(REPO, models, { ...base(h), onProgress: (p) => progress.push(p) });
+    expect(got.commit).toBe(COMMIT);
+    expect(got.dir).toBe(join(models, modelFolderName(REPO, COMMIT)));
+    expect(visibleModels(models)).toEqual([modelFolderName(REPO, COMMIT)]);
+    expect(readFileSync(join(got.dir, 'model.safetensors')).equals(repo.files['model.safetensors'] ?? Buffer.alloc(0))).toBe(
+      true,
+    );
+    const meta = JSON.parse(readFileSync(join(got.dir, 'atlas-model.json'), 'utf8')) as { source: { commit: string } };
+    expect(meta.source.commit).toBe(COMMIT);
+    // Both files were fetched at the commit the first answer named.
+    const resolves = h.requests.filter((r) => r.path.includes('/resolve/'));
+    expect(resolves.slice(1).every((r) => r.path.includes(`/resolve/${COMMIT}/`))).toBe(true);
+    // The token goes to the Hub, never to the CDN host it redirects to.
+    expect(resolves.every((r) => r.authorization === 'Bearer hf_test_token')).toBe(true);
+    const cdn = h.requests.filter((r) => r.path.startsWith('/cdn/'));
+    expect(cdn.length).toBeGreaterThan(0);
+    expect(cdn.every((r) => r.authorization === null)).toBe(true);
+    // Progress reports the model file up to its full size.
+    const last = progress.filter((p) => p.file === 'model.safetensors').at(-1);
+    expect(last?.received).toBe(repo.files['model.safetensors']?.length);
+    expect(last?.total).toBe(repo.files['model.safetensors']?.length);
+    const engine = new Engine({ cacheDir: tempDir() });
+    expect((await engine.load(got.dir)).nLayers).toBe(SMALL_SPEC.nLayer);
+    expect(existsSync(join(models, '.partial', 'tiny-org--tiny-gpt2'))).toBe(false);
+  });
+
+  it('resumes with an HTTP Range when the server drops the connection mid-file', async () => {
+    const h = await start();
+    h.faults.dropAfter = { bytes: 1_000_000, times: 1 };
+    const models = tempDir();
+    const got = await downloadModel(REPO, models, base(h));
+    expect(statSync(join(got.dir, 'model.safetensors')).size).toBe(repo.files['model.safetensors']?.length);
+    expect(h.requests.filter((r) => r.path.startsWith('/cdn/')).map((r) => r.range)).toEqual([null, 'bytes=1000000-']);
+  });
+
+  it('resumes after an app restart from the part file on disk', async () => {
+    const h = await start();
+    h.faults.dropAfter = { bytes: 2_000_000, times: 1 };
+    const models = tempDir();
+    await expect(downloadModel(REPO, models, { ...base(h), retries: 0 })).rejects.toBeInstanceOf(DownloadError);
+    expect(visibleModels(models)).toEqual([]);
+    expect(partialBytes(REPO, models)).toBe(2_000_000 + (repo.files['config.json']?.length ?? 0));
+    // "Restart": a new call, as a new process would make.
+    const got = await downloadModel(REPO, models, base(h));
+    expect(readFileSync(join(got.dir, 'model.safetensors')).equals(repo.files['model.safetensors'] ?? Buffer.alloc(0))).toBe(
+      true,
+    );
+    expect(h.requests.filter((r) => r.path.startsWith('/cdn/')).at(-1)?.range).toBe('bytes=2000000-');
+  });
+
+  it('rejects a file whose sha256 does not match X-Linked-Etag and removes it', async () => {
+    const h = await start();
+    h.faults.corrupt = true;
+    const models = tempDir();
+    const err = await downloadModel(REPO, models, base(h)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DownloadError);
+    expect((err as DownloadError).kind).toBe('checksum');
+    expect((err as Error).message).toMatch(/model\.safetensors failed its integrity check .* it was removed/);
+    expect(existsSync(join(models, '.partial', 'tiny-org--tiny-gpt2', 'model.safetensors.part'))).toBe(false);
+    expect(visibleModels(models)).toEqual([]);
+  });
+
+  it('refuses to start when the disk lacks room, before downloading the model file', async () => {
+    const h = await start();
+    const models = tempDir();
+    const err = await downloadModel(REPO, models, { ...base(h), freeBytes: async () => 1_000_000 }).catch((e: unknown) => e);
+    expect((err as DownloadError).kind).toBe('disk-space');
+    expect((err as Error).message).toMatch(
+      /Not enough disk space for tiny-org\/tiny-gpt2: it needs 6\.\d MB more and 1\.0 MB is free/,
+    );
+    expect(h.requests.filter((r) => r.path.startsWith('/cdn/'))).toHaveLength(0);
+    expect(visibleModels(models)).toEqual([]);
+  });
+
+  it('reports a missing repository or file clearly', async () => {
+    const h = await start();
+    const models = tempDir();
+    await expect(downloadModel('tiny-org/no-such-model', models, base(h))).rejects.toThrow(
+      /tiny-org\/no-such-model has no config\.json at revision main \(404/,
+    );
+    expect(visibleModels(models)).toEqual([]);
+  });
+
+  it('times out on a server that stops answering', async () => {
+    const h = await start();
+    h.faults.hang = true;
+    const models = tempDir();
+    const err = await downloadModel(REPO, models, { ...base(h), timeoutMs: 400, retries: 0 }).catch((e: unknown) => e);
+    expect((err as DownloadError).kind).toBe('timeout');
+    expect((err as Error).message).toMatch(/stopped responding/);
+    expect(visibleModels(models)).toEqual([]);
+  });
+
+  it('cancels on request; nothing half-written becomes a model, and it can resume later', async () => {
+    const h = await start();
+    h.faults.trickle = 200_000;
+    const models = tempDir();
+    const ctrl = new AbortController();
+    const err = await downloadModel(REPO, models, {
+      ...base(h),
+      signal: ctrl.signal,
+      onProgress: (p) => {
+        if (p.file === 'model.safetensors' && p.received > 500_000) ctrl.abort();
+      },
+    }).catch((e: unknown) => e);
+    expect((err as DownloadError).kind).toBe('cancelled');
+    expect(visibleModels(models)).toEqual([]);
+    expect(partialBytes(REPO, models)).toBeGreaterThan(500_000);
+    h.faults.trickle = undefined;
+    const got = await downloadModel(REPO, models, base(h));
+    expect(readFileSync(join(got.dir, 'model.safetensors')).equals(repo.files['model.safetensors'] ?? Buffer.alloc(0))).toBe(
+      true,
+    );
+  });
+
+  it('says so when the Hub cannot be reached at all', async () => {
+    const models = tempDir();
+    const h = await start();
+    const endpoint = h.endpoint;
+    await h.close();
+    const err = await downloadModel(REPO, models, { endpoint, timeoutMs: 2000, retries: 0 }).catch((e: unknown) => e);
+    expect((err as DownloadError).kind).toBe('offline');
+    expect((err as Error).message).toMatch(/Could not reach 127\.0\.0\.1:\d+: check the internet connection/);
+  });
+});

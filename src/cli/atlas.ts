@@ -38,7 +38,7 @@ async function build(args: string[]): Promise<void> {
   const ckpt = Gpt2Checkpoint.open(dir);
   try {
     const t0 = performance.now();
-    const r = buildInstrumentedGraph(ckpt, out);
+    const r = await buildInstrumentedGraph(ckpt, out);
     console.error(`built ${r.outputs.length} outputs in ${(performance.now() - t0).toFixed(0)} ms → ${out} (+ ${r.dataPath})`);
   } finally {
     ckpt.close();

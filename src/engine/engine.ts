@@ -91,14 +91,19 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {}
 
-  async load(modelDir: string): Promise<ModelInfo> {
+  /** Folder of the loaded model, or null. */
+  modelDir(): string | null {
+    return this.loaded?.dir ?? null;
+  }
+
+  async load(modelDir: string, onBuildProgress?: (fraction: number) => void): Promise<ModelInfo> {
     const dir = resolve(modelDir);
     const ckpt = Gpt2Checkpoint.open(dir);
     let built;
     let wO: Float32Array[];
     let bO: Float32Array[];
     try {
-      built = await ensureBuilt(ckpt, this.options.cacheDir);
+      built = await ensureBuilt(ckpt, this.options.cacheDir, onBuildProgress);
       // Kept for per-head value projections (v·W_O), so toggled weights can recompute ΔE.
       wO = Array.from({ length: ckpt.config.nLayer }, (_, l) => ckpt.read(`h.${l}.attn.c_proj.weight`));
       bO = Array.from({ length: ckpt.config.nLayer }, (_, l) => ckpt.read(`h.${l}.attn.c_proj.bias`));

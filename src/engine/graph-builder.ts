@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type { onnx as OnnxNs } from 'onnx-proto';
 import { hookNames, EXTRA_OUTPUTS, TOP_K } from '../shared/hooks';
-import type { Gpt2Checkpoint, Gpt2Config } from './gpt2-weights';
+import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-weights';
 
 // onnx-proto is CommonJS whose exports Node's ESM loader cannot name statically.
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
@@ -35,7 +35,13 @@ type AttrValue = number | number[] | { float: number };
 class ExternalData {
   private readonly fd: number;
   private offset = 0;
-  constructor(readonly path: string) {
+  private written = 0;
+  constructor(
+    readonly path: string,
+    /** Called with the share of the weights written so far. */
+    private readonly onProgress: (fraction: number) => void = () => {},
+    private readonly totalBytes = 0,
+  ) {
     this.fd = openSync(path, 'w');
   }
   append(bytes: Uint8Array): { offset: number; length: number } {
@@ -46,6 +52,8 @@ class ExternalData {
     let done = 0;
     while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
     this.offset += bytes.length;
+    this.written += bytes.length;
+    if (this.totalBytes > 0) this.onProgress(Math.min(1, this.written / this.totalBytes));
     return { offset: at, length: bytes.length };
   }
   close(): void {
@@ -151,12 +159,22 @@ export interface BuildResult {
  * Builds the graph for `ckpt` into `modelPath` (+ `${modelPath}.data`). Reads one tensor at a
  * time, so peak memory stays near the largest single tensor (wte).
  */
-export function buildInstrumentedGraph(ckpt: Gpt2Checkpoint, modelPath: string): BuildResult {
+/** Lets the event loop run between layers, so build progress reaches whoever is listening. */
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export async function buildInstrumentedGraph(
+  ckpt: Gpt2Checkpoint,
+  modelPath: string,
+  onProgress?: (fraction: number) => void,
+): Promise<BuildResult> {
   const c: Gpt2Config = ckpt.config;
   const D = c.dModel;
   const H = c.nHead;
   const dh = D / H;
-  const data = new ExternalData(`${modelPath}.data`);
+  // Every weight is written once as float32 (q, k, v split from c_attn, lm_head only when untied).
+  const paramBytes = [...expectedShapes(c).values()].reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1) * 4, 0);
+  const totalBytes = paramBytes + (ckpt.lmHead ? c.vocabSize * D * 4 : 0);
+  const data = new ExternalData(`${modelPath}.data`, onProgress, totalBytes);
   const g = new Graph(data);
   const outputs: OnnxNs.IValueInfoProto[] = [];
   const expose = (name: string, dims: (number | string)[], elemType: number = FLOAT): void => {
@@ -193,6 +211,7 @@ export function buildInstrumentedGraph(ckpt: Gpt2Checkpoint, modelPath: string):
     let resid = g.one('Add', [g.one('Gather', [wte, 'input_ids'], { axis: 0 }), g.one('Gather', [wpe, pos], { axis: 0 })]);
 
     for (let l = 0; l < c.nLayer; l++) {
+      await yieldToLoop();
       const hk = hookNames(l);
       const p = `h.${l}.`;
       resid = g.one('Identity', [resid], {}, hk.residPre);

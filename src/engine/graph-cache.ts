@@ -27,7 +27,11 @@ export async function cacheKey(ckpt: Gpt2Checkpoint): Promise<string> {
   return createHash('sha256').update(`${weights}:${config}:builder-${BUILDER_VERSION}`).digest('hex').slice(0, 40);
 }
 
-export async function ensureBuilt(ckpt: Gpt2Checkpoint, cacheRoot: string): Promise<CachedGraph> {
+export async function ensureBuilt(
+  ckpt: Gpt2Checkpoint,
+  cacheRoot: string,
+  onProgress?: (fraction: number) => void,
+): Promise<CachedGraph> {
   const key = await cacheKey(ckpt);
   const dir = join(cacheRoot, `${key}-v${BUILDER_VERSION}`);
   const modelPath = join(dir, 'model.onnx');
@@ -39,7 +43,7 @@ export async function ensureBuilt(ckpt: Gpt2Checkpoint, cacheRoot: string): Prom
   mkdirSync(tmp);
   const t0 = performance.now();
   try {
-    buildInstrumentedGraph(ckpt, join(tmp, 'model.onnx'));
+    await buildInstrumentedGraph(ckpt, join(tmp, 'model.onnx'), onProgress);
     const buildMs = performance.now() - t0;
     writeFileSync(join(tmp, DONE_MARKER), JSON.stringify({ builderVersion: BUILDER_VERSION, key, buildMs }));
     rmSync(dir, { recursive: true, force: true }); // an unfinished older attempt, never a complete one

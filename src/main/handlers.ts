@@ -16,6 +16,7 @@ import {
   SAVE_TYPES,
 } from '../shared/api';
 import { exportAnalysis } from '../engine/export';
+import type { ModelHost } from './model-host';
 import type { Engine } from '../engine/engine';
 
 export class ValidationError extends Error {
@@ -94,11 +95,46 @@ function userFacing(e: unknown): Error {
  * `ready` is the model load in progress: requests wait for it, and a failed load reaches the
  * renderer as that request's error instead of a dead window.
  */
+function idRequest(arg: unknown): { id: string } {
+  const r = record(arg, 'request');
+  if (typeof r.id !== 'string' || r.id.length === 0 || r.id.length > 4096)
+    throw new ValidationError('id must be a library entry id');
+  return { id: r.id };
+}
+
+function repoRequest(arg: unknown): { repo: string } {
+  const r = record(arg, 'request');
+  if (typeof r.repo !== 'string' || !/^[\w.-]+\/[\w.-]+$/.test(r.repo))
+    throw new ValidationError('repo must be a Hugging Face model id (owner/name)');
+  return { repo: r.repo };
+}
+
 export function createHandlers(
   engine: Engine,
   ready: Promise<unknown> = Promise.resolve(),
   saver: Saver | null = null,
+  host: ModelHost | null = null,
 ): Record<Channel, Handler> {
+  const needHost = (): ModelHost => {
+    if (!host) throw new Error('the model library is not available here');
+    return host;
+  };
+  /** Library calls must not wait for a model load: they report on it. */
+  const now =
+    (fn: Handler): Handler =>
+    async (arg) => {
+      try {
+        return await fn(arg);
+      } catch (e) {
+        throw userFacing(e);
+      }
+    };
+  const entryDir = (id: string): string => {
+    const h = needHost();
+    const entry = h.library.list(engine.modelDir()).find((e) => e.id === id);
+    if (!entry?.dir) throw new Error('that model is not on disk; download it first');
+    return entry.dir;
+  };
   const save = async (name: string, bytes: Uint8Array): Promise<SaveResult> =>
     saver ? { savedTo: await saver(name, bytes), download: null } : { savedTo: null, download: { name, bytes } };
   const wrap =
@@ -106,6 +142,7 @@ export function createHandlers(
     async (arg) => {
       try {
         await ready;
+        if (host) await host.ready;
         return await fn(arg);
       } catch (e) {
         throw userFacing(e);
@@ -124,6 +161,48 @@ export function createHandlers(
     [CHANNELS.saveFile]: wrap(async (arg) => {
       const req = parseSaveFileRequest(arg);
       return save(req.suggestedName, req.bytes);
+    }),
+    [CHANNELS.library]: now(async () => needHost().state()),
+    [CHANNELS.useModel]: now(async (arg) => {
+      const h = needHost();
+      await h.load(entryDir(idRequest(arg).id));
+      return h.state();
+    }),
+    [CHANNELS.download]: now(async (arg) => {
+      const h = needHost();
+      h.library.startDownload(repoRequest(arg).repo, async (dir) => {
+        await h.load(dir);
+      });
+      return h.state();
+    }),
+    [CHANNELS.cancelDownload]: now(async () => {
+      const h = needHost();
+      h.library.cancelDownload();
+      return h.state();
+    }),
+    [CHANNELS.removeModel]: now(async (arg) => {
+      const h = needHost();
+      h.library.remove(idRequest(arg).id, engine.modelDir());
+      return h.state();
+    }),
+    [CHANNELS.openFolder]: now(async () => {
+      const h = needHost();
+      if (!h.desktop)
+        throw new Error('opening a folder needs the desktop app; in a browser use `atlas serve` with the model folder');
+      const dir = await h.desktop.pickFolder();
+      if (dir) await h.load(h.library.addFolder(dir));
+      return h.state();
+    }),
+    [CHANNELS.showInFolder]: now(async (arg) => {
+      const h = needHost();
+      if (!h.desktop) throw new Error('showing a folder needs the desktop app');
+      const r = record(arg, 'request');
+      if (r.graph === true) {
+        const g = h.state().loaded.graph;
+        if (!g) throw new Error('no model is loaded');
+        h.desktop.reveal(g.path);
+      } else h.desktop.reveal(entryDir(idRequest(arg).id));
+      return undefined;
     }),
   };
 }

@@ -2,14 +2,16 @@
  * Electron main process: window, security settings and IPC wiring only. All model work is in
  * the engine (src/engine), reached through the shared handler map.
  */
-import { BrowserWindow, app, dialog, ipcMain, session } from 'electron';
+import { BrowserWindow, app, dialog, ipcMain, session, shell } from 'electron';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../engine/engine';
 import { bundledModelDir } from '../engine/paths';
 import { SAVE_TYPES } from '../shared/api';
+import { ModelLibrary } from '../engine/library';
 import { createHandlers, type Saver } from './handlers';
+import { ModelHost, type DesktopHooks } from './model-host';
 
 /** A save dialog, then an atomic write: a crash never leaves half a file under the chosen name. */
 const saveWithDialog: Saver = async (suggestedName, bytes) => {
@@ -69,10 +71,26 @@ async function main(): Promise<void> {
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
 
   const engine = new Engine({ cacheDir: join(app.getPath('userData'), 'graph-cache') });
-  const modelDir = process.env.ATLAS_MODEL_DIR ?? bundledModelDir(app.getAppPath());
-  const ready = engine.load(modelDir);
+  const bundled = bundledModelDir(app.getAppPath());
+  const library = new ModelLibrary({ bundledDir: bundled, modelsDir: join(app.getPath('userData'), 'models') });
+  const desktop: DesktopHooks = {
+    pickFolder: async () => {
+      const win = BrowserWindow.getFocusedWindow();
+      const options = {
+        title: 'Open a GPT-2 model folder (model.safetensors + config.json)',
+        properties: ['openDirectory' as const],
+      };
+      const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+      return r.canceled ? null : (r.filePaths[0] ?? null);
+    },
+    reveal: (path) => shell.showItemInFolder(path),
+  };
+  const host = new ModelHost(engine, library, desktop);
+  const modelDir = process.env.ATLAS_MODEL_DIR ?? bundled;
+  if (process.env.ATLAS_MODEL_DIR) library.addFolder(modelDir);
+  const ready = host.load(modelDir);
   ready.catch((e: unknown) => console.error('[atlas] could not load the model:', e));
-  for (const [channel, handler] of Object.entries(createHandlers(engine, ready, saveWithDialog))) {
+  for (const [channel, handler] of Object.entries(createHandlers(engine, ready, saveWithDialog, host))) {
     ipcMain.handle(channel, (_event, arg: unknown) => handler(arg));
   }
   createWindow();

@@ -16,5 +16,12 @@ export function createApi(invoke: Invoke): AtlasApi {
     inductionProbe: () => invoke(CHANNELS.inductionProbe) as ReturnType<AtlasApi['inductionProbe']>,
     exportData: (req) => invoke(CHANNELS.exportData, req) as ReturnType<AtlasApi['exportData']>,
     saveFile: (req) => invoke(CHANNELS.saveFile, req) as ReturnType<AtlasApi['saveFile']>,
+    library: () => invoke(CHANNELS.library) as ReturnType<AtlasApi['library']>,
+    useModel: (req) => invoke(CHANNELS.useModel, req) as ReturnType<AtlasApi['useModel']>,
+    download: (req) => invoke(CHANNELS.download, req) as ReturnType<AtlasApi['download']>,
+    cancelDownload: () => invoke(CHANNELS.cancelDownload) as ReturnType<AtlasApi['cancelDownload']>,
+    removeModel: (req) => invoke(CHANNELS.removeModel, req) as ReturnType<AtlasApi['removeModel']>,
+    openFolder: () => invoke(CHANNELS.openFolder) as ReturnType<AtlasApi['openFolder']>,
+    showInFolder: (req) => invoke(CHANNELS.showInFolder, req) as ReturnType<AtlasApi['showInFolder']>,
   };
 }

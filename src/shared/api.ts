@@ -138,6 +138,62 @@ export interface SaveResult {
   download: { name: string; bytes: Uint8Array } | null;
 }
 
+/** A model the library can run now, or fetch. */
+export interface LibraryEntry {
+  /** Stable key: kind and folder, or `hub:<repo>` for a model not on disk yet. */
+  id: string;
+  kind: 'bundled' | 'downloaded' | 'hf-cache' | 'folder' | 'downloadable';
+  label: string;
+  description: string;
+  repo: string | null;
+  /** Folder on disk, or null for a model that is not downloaded. */
+  dir: string | null;
+  diskBytes: number | null;
+  /** Approximate download size, for models not on disk. */
+  downloadBytes: number | null;
+  /** Bytes of an interrupted download waiting to resume. */
+  partialBytes: number;
+  /** Estimated memory to load it and analyse a full context. */
+  memoryBytes: number | null;
+  loaded: boolean;
+}
+
+export interface DownloadState {
+  repo: string;
+  phase: 'downloading' | 'building' | 'done' | 'failed' | 'cancelled';
+  file: string | null;
+  received: number;
+  total: number | null;
+  bytesPerSecond: number;
+  secondsLeft: number | null;
+  error: string | null;
+  dir: string | null;
+}
+
+/** The loaded model's built graph: where it is cached and what it cost. */
+export interface GraphInfo {
+  path: string;
+  bytes: number;
+  buildMs: number;
+  fromCache: boolean;
+}
+
+export interface LibraryState {
+  entries: LibraryEntry[];
+  download: DownloadState | null;
+  loaded: {
+    entryId: string | null;
+    model: ModelInfo | null;
+    graph: GraphInfo | null;
+    loading: boolean;
+    /** Share of the graph build done while loading (0–1), or null when not building. */
+    buildProgress: number | null;
+    error: string | null;
+  };
+  /** Whether this host can show native folder pickers and file managers (the desktop app). */
+  desktop: boolean;
+}
+
 /** window.atlas: what the renderer may ask of the engine. */
 export interface AtlasApi {
   modelInfo(): Promise<ModelInfo>;
@@ -148,6 +204,17 @@ export interface AtlasApi {
   /** The analysis as data: analysis.json plus a .npy per TransformerLens hook, zipped. */
   exportData(req: AnalyzeRequest): Promise<SaveResult>;
   saveFile(req: SaveFileRequest): Promise<SaveResult>;
+  library(): Promise<LibraryState>;
+  /** Switch to a library entry that is on disk. */
+  useModel(req: { id: string }): Promise<LibraryState>;
+  /** Start downloading a catalogue model in the background; poll library() for progress. */
+  download(req: { repo: string }): Promise<LibraryState>;
+  cancelDownload(): Promise<LibraryState>;
+  removeModel(req: { id: string }): Promise<LibraryState>;
+  /** Desktop only: pick a folder with a native dialog and load it. */
+  openFolder(): Promise<LibraryState>;
+  /** Desktop only: reveal a library entry's folder, or the graph cache, in the file manager. */
+  showInFolder(req: { id: string } | { graph: true }): Promise<void>;
 }
 
 /** Channel names; one handler each on the main side. */
@@ -159,6 +226,13 @@ export const CHANNELS = {
   inductionProbe: 'atlas:induction-probe',
   exportData: 'atlas:export-data',
   saveFile: 'atlas:save-file',
+  library: 'atlas:library',
+  useModel: 'atlas:use-model',
+  download: 'atlas:download',
+  cancelDownload: 'atlas:cancel-download',
+  removeModel: 'atlas:remove-model',
+  openFolder: 'atlas:open-folder',
+  showInFolder: 'atlas:show-in-folder',
 } as const satisfies Record<keyof AtlasApi, string>;
 
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];

@@ -29,7 +29,12 @@ describe('Electron main wiring (built bundle, stand-in electron module)', () => 
   } {
     expect(existsSync(mainBundle), 'run `npm run build` first').toBe(true);
     const r = spawnSync(process.execPath, ['--import', resolve('test/helpers/electron-stub/register.mjs'), mainBundle], {
-      env: { ...process.env, ATLAS_STUB_REPORT: reportPath, ATLAS_MODEL_DIR: writeRandomModel(SMALL_SPEC) },
+      env: {
+        ...process.env,
+        ATLAS_STUB_REPORT: reportPath,
+        ATLAS_STUB_USERDATA: tempDir(),
+        ATLAS_MODEL_DIR: writeRandomModel(SMALL_SPEC),
+      },
       encoding: 'utf8',
       timeout: 60_000,
     });

@@ -64,7 +64,7 @@ export const app = {
   isPackaged: false,
   getFocusedWindow: () => null,
   whenReady: () => Promise.resolve(),
-  getPath: () => tmpdir(),
+  getPath: () => process.env.ATLAS_STUB_USERDATA ?? tmpdir(),
   getAppPath: () => process.cwd(),
   on: () => {},
   quit: () => {},
@@ -89,8 +89,15 @@ export const dialog = {
   async showSaveDialog() {
     return { canceled: true };
   },
+  async showOpenDialog() {
+    return { canceled: true, filePaths: [] };
+  },
+};
+
+export const shell = {
+  showItemInFolder() {},
 };
 
 export const contextBridge = {};
 export const ipcRenderer = {};
-export default { app, BrowserWindow, ipcMain, session, dialog, contextBridge, ipcRenderer };
+export default { app, BrowserWindow, ipcMain, session, dialog, shell, contextBridge, ipcRenderer };

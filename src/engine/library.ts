@@ -1,0 +1,238 @@
+/**
+ * The model library: what the app can run and what it can fetch.
+ *  - the bundled model (resources/models), always there;
+ *  - the catalogue of GPT-2 models on the Hub, downloadable in the background;
+ *  - models downloaded before, and GPT-2 snapshots already in the Hugging Face cache;
+ *  - any folder the person opened (HF layout: model.safetensors + config.json).
+ * Each entry says its size on disk and the memory it needs, so nothing is loaded blind.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { freemem, totalmem } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import type { DownloadState, LibraryEntry } from '../shared/api';
+import { DownloadError, downloadModel, partialBytes, type DownloadOptions } from './download';
+import { SafetensorsFile } from './safetensors';
+import { CATALOGUE, findCachedSnapshots, hubCacheDir } from './hub';
+import { parseGpt2Config } from './gpt2-weights';
+
+export interface LibraryOptions {
+  bundledDir: string;
+  /** Where downloads go (the app's user-data folder). */
+  modelsDir: string;
+  hfCacheDir?: string;
+  /** Passed to every download (tests point it at a loopback Hub). */
+  downloadOptions?: DownloadOptions;
+}
+
+/**
+ * Memory a model needs once loaded, from its parameter count and shape: float32 weights held
+ * by onnxruntime, the engine's own copies (W_O, and the unembedding for logit effects), and
+ * one full-context analysis (every hook tensor of every layer at n_ctx tokens).
+ */
+export function estimateMemoryBytes(dir: string): number | null {
+  try {
+    const cfg = parseGpt2Config(readFileSync(join(dir, 'config.json'), 'utf8'));
+    const file = SafetensorsFile.open(join(dir, 'model.safetensors'));
+    let params = 0;
+    for (const e of file.entries.values()) params += e.shape.reduce((a, b) => a * b, 1);
+    file.close();
+    const weights = params * 4;
+    const engineCopies = cfg.nLayer * cfg.dModel * cfg.dModel * 4 + cfg.vocabSize * cfg.dModel * 4;
+    const T = cfg.nCtx;
+    const perLayer = (16 * T * cfg.dModel + cfg.nHead * T * cfg.dModel + 2 * cfg.nHead * T * T) * 4;
+    const activations = cfg.nLayer * perLayer + T * cfg.vocabSize * 4;
+    return weights + engineCopies + activations;
+  } catch {
+    return null;
+  }
+}
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const f of ['model.safetensors', 'config.json']) {
+    try {
+      n += statSync(join(dir, f)).size;
+    } catch {
+      /* missing file: counted as 0 */
+    }
+  }
+  return n;
+}
+
+function readMeta(dir: string): { label?: string; description?: string; source?: { repo?: string; commit?: string } } {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'atlas-model.json'), 'utf8')) as ReturnType<typeof readMeta>;
+  } catch {
+    return {};
+  }
+}
+
+export class ModelLibrary {
+  private readonly opened = new Set<string>();
+  private download: { repo: string; ctrl: AbortController; state: DownloadState } | null = null;
+  private lastDownload: DownloadState | null = null;
+
+  constructor(private readonly o: LibraryOptions) {}
+
+  /** A folder the person opened: remembered for this session's list. */
+  addFolder(dir: string): string {
+    const abs = resolve(dir);
+    this.opened.add(abs);
+    return abs;
+  }
+
+  list(loadedDir: string | null): LibraryEntry[] {
+    const entries: LibraryEntry[] = [];
+    const loaded = loadedDir ? resolve(loadedDir) : null;
+    const onDisk = (
+      kind: LibraryEntry['kind'],
+      dir: string,
+      label: string,
+      description: string,
+      repo: string | null = null,
+    ): LibraryEntry => ({
+      id: `${kind}:${dir}`,
+      kind,
+      label,
+      description,
+      repo,
+      dir,
+      diskBytes: dirBytes(dir),
+      downloadBytes: null,
+      partialBytes: 0,
+      memoryBytes: estimateMemoryBytes(dir),
+      loaded: loaded === resolve(dir),
+    });
+    const bundledMeta = readMeta(this.o.bundledDir);
+    if (existsSync(join(this.o.bundledDir, 'model.safetensors'))) {
+      entries.push(
+        onDisk('bundled', this.o.bundledDir, bundledMeta.label ?? basename(this.o.bundledDir), bundledMeta.description ?? ''),
+      );
+    }
+    const downloaded = existsSync(this.o.modelsDir) ? readdirSync(this.o.modelsDir).filter((n) => !n.startsWith('.')) : [];
+    const downloadedRepos = new Set<string>();
+    for (const name of downloaded) {
+      const dir = join(this.o.modelsDir, name);
+      if (!existsSync(join(dir, 'model.safetensors'))) continue;
+      const meta = readMeta(dir);
+      const repo = meta.source?.repo ?? null;
+      if (repo) downloadedRepos.add(repo);
+      entries.push(onDisk('downloaded', dir, meta.label ?? name, meta.description ?? '', repo));
+    }
+    for (const snap of findCachedSnapshots(this.o.hfCacheDir ?? hubCacheDir())) {
+      if (downloadedRepos.has(snap.repo)) continue;
+      entries.push(
+        onDisk(
+          'hf-cache',
+          snap.dir,
+          snap.repo,
+          `Already in the Hugging Face cache (revision ${snap.revision.slice(0, 12)}); no download needed.`,
+          snap.repo,
+        ),
+      );
+      downloadedRepos.add(snap.repo);
+    }
+    for (const c of CATALOGUE) {
+      if (downloadedRepos.has(c.repo)) continue;
+      entries.push({
+        id: `hub:${c.repo}`,
+        kind: 'downloadable',
+        label: c.label,
+        description: c.description,
+        repo: c.repo,
+        dir: null,
+        diskBytes: null,
+        downloadBytes: c.approxBytes,
+        partialBytes: partialBytes(c.repo, this.o.modelsDir),
+        memoryBytes: c.params * 4 * 3,
+        loaded: false,
+      });
+    }
+    for (const dir of this.opened) {
+      if (entries.some((e) => e.dir && resolve(e.dir) === dir)) continue;
+      entries.push(onDisk('folder', dir, basename(dir), `Opened from ${dir}`));
+    }
+    return entries;
+  }
+
+  /** Refuses, with the numbers, a model that would not fit in memory. */
+  checkMemory(dir: string): void {
+    const need = estimateMemoryBytes(dir);
+    if (need === null) return; // the loader will say what is wrong with the folder
+    const total = totalmem();
+    if (need > 0.8 * total) {
+      throw new Error(
+        `This model needs about ${(need / 1e9).toFixed(1)} GB of memory and this computer has ${(total / 1e9).toFixed(1)} GB; it was not loaded.`,
+      );
+    }
+    if (need > freemem())
+      console.warn(`[atlas] ${dir} needs ~${(need / 1e9).toFixed(1)} GB; ${(freemem() / 1e9).toFixed(1)} GB is free now`);
+  }
+
+  downloadStatus(): DownloadState | null {
+    return this.download?.state ?? this.lastDownload;
+  }
+
+  /** Starts a background download; its progress is read with downloadStatus(). */
+  startDownload(repo: string, onDone: (dir: string) => Promise<void>): void {
+    if (this.download) throw new Error(`${this.download.repo} is still downloading; wait for it or cancel it first`);
+    const entry = CATALOGUE.find((c) => c.repo === repo);
+    const ctrl = new AbortController();
+    const state: DownloadState = {
+      repo,
+      phase: 'downloading',
+      file: null,
+      received: 0,
+      total: null,
+      bytesPerSecond: 0,
+      secondsLeft: null,
+      error: null,
+      dir: null,
+    };
+    this.download = { repo, ctrl, state };
+    this.lastDownload = null;
+    const options: DownloadOptions = {
+      ...this.o.downloadOptions,
+      signal: ctrl.signal,
+      label: entry?.label,
+      description: entry?.description,
+      onProgress: (p) => {
+        state.file = p.file;
+        state.received = p.received;
+        state.total = p.total;
+        state.bytesPerSecond = p.bytesPerSecond;
+        state.secondsLeft = p.secondsLeft;
+      },
+    };
+    void downloadModel(repo, this.o.modelsDir, options)
+      .then(async (got) => {
+        state.phase = 'building';
+        state.dir = got.dir;
+        await onDone(got.dir);
+        state.phase = 'done';
+      })
+      .catch((e: unknown) => {
+        state.phase = e instanceof DownloadError && e.kind === 'cancelled' ? 'cancelled' : 'failed';
+        state.error = (e as Error).message;
+      })
+      .finally(() => {
+        this.lastDownload = { ...state };
+        this.download = null;
+      });
+  }
+
+  cancelDownload(): void {
+    this.download?.ctrl.abort();
+  }
+
+  /** Deletes a downloaded model, or the partial files of an interrupted download. */
+  remove(id: string, loadedDir: string | null): void {
+    const entry = this.list(loadedDir).find((e) => e.id === id);
+    if (!entry) throw new Error('no such model in the library');
+    if (entry.loaded) throw new Error('this model is in use; switch to another one first');
+    if (entry.kind === 'downloaded' && entry.dir) rmSync(entry.dir, { recursive: true, force: true });
+    else if (entry.kind === 'downloadable' && entry.repo)
+      rmSync(join(this.o.modelsDir, '.partial', entry.repo.replace('/', '--')), { recursive: true, force: true });
+    else throw new Error('only downloaded models can be removed here');
+  }
+}

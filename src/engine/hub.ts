@@ -84,6 +84,7 @@ export interface CatalogueEntry {
   /** Approximate size of model.safetensors, for the library and the disk-space check. */
   approxBytes: number;
   params: number;
+  shape: { nLayer: number; nHead: number; dModel: number; nCtx: number };
 }
 
 /** The GPT-2 models the library offers to download. */
@@ -95,6 +96,7 @@ export const CATALOGUE: CatalogueEntry[] = [
     description: 'The original 124M-parameter GPT-2: 12 layers × 12 heads, 1024-token context.',
     approxBytes: 548_000_000,
     params: 124_000_000,
+    shape: { nLayer: 12, nHead: 12, dModel: 768, nCtx: 1024 },
   },
   {
     repo: 'distilbert/distilgpt2',
@@ -103,6 +105,7 @@ export const CATALOGUE: CatalogueEntry[] = [
     description: 'GPT-2 small distilled to 6 layers × 12 heads (82M parameters); faster, a little less fluent.',
     approxBytes: 353_000_000,
     params: 82_000_000,
+    shape: { nLayer: 6, nHead: 12, dModel: 768, nCtx: 1024 },
   },
   {
     repo: 'openai-community/gpt2-medium',
@@ -111,5 +114,6 @@ export const CATALOGUE: CatalogueEntry[] = [
     description: 'The 355M-parameter GPT-2: 24 layers × 16 heads; slower, with more structure to find.',
     approxBytes: 1_520_000_000,
     params: 355_000_000,
+    shape: { nLayer: 24, nHead: 16, dModel: 1024, nCtx: 1024 },
   },
 ];

@@ -13,7 +13,7 @@ import type { DownloadState, LibraryEntry } from '../shared/api';
 import { DownloadError, downloadModel, partialBytes, type DownloadOptions } from './download';
 import { SafetensorsFile } from './safetensors';
 import { CATALOGUE, findCachedSnapshots, hubCacheDir } from './hub';
-import { parseGpt2Config } from './gpt2-weights';
+import { parseGpt2Config, type Gpt2Config } from './gpt2-weights';
 
 export interface LibraryOptions {
   bundledDir: string;
@@ -36,15 +36,21 @@ export function estimateMemoryBytes(dir: string): number | null {
     let params = 0;
     for (const e of file.entries.values()) params += e.shape.reduce((a, b) => a * b, 1);
     file.close();
-    const weights = params * 4;
-    const engineCopies = cfg.nLayer * cfg.dModel * cfg.dModel * 4 + cfg.vocabSize * cfg.dModel * 4;
-    const T = cfg.nCtx;
-    const perLayer = (16 * T * cfg.dModel + cfg.nHead * T * cfg.dModel + 2 * cfg.nHead * T * T) * 4;
-    const activations = cfg.nLayer * perLayer + T * cfg.vocabSize * 4;
-    return weights + engineCopies + activations;
+    return memoryForShape(params, cfg);
   } catch {
     return null;
   }
+}
+
+export function memoryForShape(
+  params: number,
+  cfg: Pick<Gpt2Config, 'nLayer' | 'nHead' | 'dModel' | 'nCtx' | 'vocabSize'>,
+): number {
+  const weights = params * 4;
+  const engineCopies = cfg.nLayer * cfg.dModel * cfg.dModel * 4 + cfg.vocabSize * cfg.dModel * 4;
+  const T = cfg.nCtx;
+  const perLayer = (16 * T * cfg.dModel + cfg.nHead * T * cfg.dModel + 2 * cfg.nHead * T * T) * 4;
+  return weights + engineCopies + cfg.nLayer * perLayer + T * cfg.vocabSize * 4;
 }
 
 function dirBytes(dir: string): number {
@@ -144,7 +150,7 @@ export class ModelLibrary {
         diskBytes: null,
         downloadBytes: c.approxBytes,
         partialBytes: partialBytes(c.repo, this.o.modelsDir),
-        memoryBytes: c.params * 4 * 3,
+        memoryBytes: memoryForShape(c.params, { ...c.shape, vocabSize: 50257 }),
         loaded: false,
       });
     }

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createHandlers } from '../../src/main/handlers';
+import type { ModelHost } from '../../src/main/model-host';
 import type { Engine } from '../../src/engine/engine';
 import { fromBase64, pack, toBase64, unpack, type WireReply } from '../../src/shared/wire';
 import type { Channel } from '../../src/shared/api';
@@ -76,6 +77,8 @@ export async function openApp(
     colorScheme?: 'light' | 'dark';
     /** Milliseconds to hold a reply, to test slow and out-of-order answers. */
     delayFor?: (channel: Channel, arg: unknown) => number;
+    /** Model library and switching; without it the library channels answer "not available". */
+    host?: ModelHost;
   } = {},
 ): Promise<HostedPage> {
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('out/renderer is missing: run `npm run build` first');
@@ -84,7 +87,7 @@ export async function openApp(
     colorScheme: options.colorScheme ?? 'light',
   });
   const page = await context.newPage();
-  const handlers = createHandlers(engine);
+  const handlers = createHandlers(engine, Promise.resolve(), null, options.host ?? null);
   const calls: Channel[] = [];
   const consoleMessages: string[] = [];
   page.on('console', (m) => {

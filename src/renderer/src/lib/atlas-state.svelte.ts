@@ -3,7 +3,7 @@
  * looking at. Engine results are $state.raw: they are replaced whole, never mutated, and
  * typed arrays must not be wrapped in proxies.
  */
-import type { Analysis, AtlasApi, Contribution, HeadDetail, InductionProbe, ModelInfo } from '../../../shared/api';
+import type { Analysis, AtlasApi, Contribution, HeadDetail, InductionProbe, LibraryState, ModelInfo } from '../../../shared/api';
 import { STAGES, attentionWeights, headOffset, type Stage } from '../../../shared/attention-math';
 import { summarizeHeads, type HeadSummary } from '../../../shared/head-scores';
 import { t } from '../i18n';
@@ -64,6 +64,9 @@ export class AtlasState {
   contribution = $state.raw<Contribution | null>(null);
   /** Status line after an export or save. */
   saveNote = $state<string | null>(null);
+  library = $state.raw<LibraryState | null>(null);
+  libraryOpen = $state(false);
+  private libraryTimer: ReturnType<typeof setTimeout> | null = null;
 
   private latestAnalysis = 0;
   private latestDetail = 0;
@@ -249,6 +252,46 @@ export class AtlasState {
       c.token === this.focusQuery &&
       c.T === (this.analysis?.tokens.length ?? -1)
     );
+  }
+
+  /** Reads the library; keeps polling while a download or a load is under way. */
+  async refreshLibrary(): Promise<void> {
+    if (!this.atlas) return;
+    if (this.libraryTimer) clearTimeout(this.libraryTimer);
+    this.libraryTimer = null;
+    try {
+      const before = this.library;
+      const lib = await this.atlas.library();
+      this.library = lib;
+      const finished = before?.download?.phase !== 'done' && lib.download?.phase === 'done';
+      if (finished || (before?.loaded.loading && !lib.loaded.loading)) await this.afterSwitch();
+      const busy = lib.loaded.loading || lib.download?.phase === 'downloading' || lib.download?.phase === 'building';
+      if (busy || this.libraryOpen) this.libraryTimer = setTimeout(() => void this.refreshLibrary(), busy ? 300 : 2000);
+    } catch (e) {
+      this.error = t('error.generic', { message: (e as Error).message });
+    }
+  }
+
+  /** Runs a library action and shows its result; errors go to the banner. */
+  async libraryAction(fn: (api: AtlasApi) => Promise<LibraryState | void>): Promise<void> {
+    if (!this.atlas) return;
+    try {
+      const r = await fn(this.atlas);
+      if (r) this.library = r;
+    } catch (e) {
+      this.error = t('error.generic', { message: (e as Error).message });
+    }
+    await this.refreshLibrary();
+  }
+
+  /** A new model is loaded: same text and view, new analysis. */
+  private async afterSwitch(): Promise<void> {
+    this.detail = null;
+    this.contribution = null;
+    this.induction = null;
+    this.selected = null;
+    this.pinned = [];
+    await this.analyze(this.text, this.prependEot);
   }
 
   /** Saves bytes through the host: a dialog in the desktop app, a download in a browser. */

@@ -4,7 +4,7 @@
  * a temporary folder and renamed into place, so a half-built graph is never found.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILDER_VERSION, buildInstrumentedGraph } from './graph-builder';
 import { hashFile, type Gpt2Checkpoint } from './gpt2-weights';
@@ -18,6 +18,33 @@ export interface CachedGraph {
 }
 
 const DONE_MARKER = 'complete.json';
+
+/** What a finished cache entry records about itself. */
+export interface CacheRecord {
+  builderVersion: number;
+  key: string;
+  buildMs: number;
+  /** The model folder it was built from (the library shows and removes graphs per model). */
+  modelDir: string;
+}
+
+/** Finished cache entries with their folder and size on disk. */
+export function listCachedGraphs(cacheRoot: string): (CacheRecord & { dir: string; bytes: number })[] {
+  if (!existsSync(cacheRoot)) return [];
+  const out: (CacheRecord & { dir: string; bytes: number })[] = [];
+  for (const name of readdirSync(cacheRoot)) {
+    if (name.startsWith('.')) continue;
+    const dir = join(cacheRoot, name);
+    try {
+      const rec = JSON.parse(readFileSync(join(dir, DONE_MARKER), 'utf8')) as CacheRecord;
+      const bytes = readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+      out.push({ ...rec, dir, bytes });
+    } catch {
+      /* unfinished or foreign folder: not a cache entry */
+    }
+  }
+  return out;
+}
 
 export async function cacheKey(ckpt: Gpt2Checkpoint): Promise<string> {
   const weights = await hashFile(ckpt.weightsPath);
@@ -45,7 +72,10 @@ export async function ensureBuilt(
   try {
     await buildInstrumentedGraph(ckpt, join(tmp, 'model.onnx'), onProgress);
     const buildMs = performance.now() - t0;
-    writeFileSync(join(tmp, DONE_MARKER), JSON.stringify({ builderVersion: BUILDER_VERSION, key, buildMs }));
+    writeFileSync(
+      join(tmp, DONE_MARKER),
+      JSON.stringify({ builderVersion: BUILDER_VERSION, key, buildMs, modelDir: ckpt.dir } satisfies CacheRecord),
+    );
     rmSync(dir, { recursive: true, force: true }); // an unfinished older attempt, never a complete one
     try {
       renameSync(tmp, dir);

@@ -14,9 +14,12 @@ import { DownloadError, downloadModel, partialBytes, type DownloadOptions } from
 import { SafetensorsFile } from './safetensors';
 import { CATALOGUE, findCachedSnapshots, hubCacheDir } from './hub';
 import { parseGpt2Config, type Gpt2Config } from './gpt2-weights';
+import { listCachedGraphs } from './graph-cache';
 
 export interface LibraryOptions {
   bundledDir: string;
+  /** The engine's built-graph cache, to show and remove graphs per model. */
+  graphCacheDir?: string;
   /** Where downloads go (the app's user-data folder). */
   modelsDir: string;
   hfCacheDir?: string;
@@ -90,6 +93,7 @@ export class ModelLibrary {
   list(loadedDir: string | null): LibraryEntry[] {
     const entries: LibraryEntry[] = [];
     const loaded = loadedDir ? resolve(loadedDir) : null;
+    const graphs = this.o.graphCacheDir ? listCachedGraphs(this.o.graphCacheDir) : [];
     const onDisk = (
       kind: LibraryEntry['kind'],
       dir: string,
@@ -107,6 +111,7 @@ export class ModelLibrary {
       downloadBytes: null,
       partialBytes: 0,
       memoryBytes: estimateMemoryBytes(dir),
+      graphBytes: graphs.filter((g) => resolve(g.modelDir) === resolve(dir)).reduce((n, g) => n + g.bytes, 0),
       loaded: loaded === resolve(dir),
     });
     const bundledMeta = readMeta(this.o.bundledDir);
@@ -151,6 +156,7 @@ export class ModelLibrary {
         downloadBytes: c.approxBytes,
         partialBytes: partialBytes(c.repo, this.o.modelsDir),
         memoryBytes: memoryForShape(c.params, { ...c.shape, vocabSize: 50257 }),
+        graphBytes: 0,
         loaded: false,
       });
     }
@@ -229,6 +235,16 @@ export class ModelLibrary {
 
   cancelDownload(): void {
     this.download?.ctrl.abort();
+  }
+
+  /** Deletes the built graphs of a model that is not in use (they are rebuilt on next use). */
+  removeGraphs(id: string, loadedDir: string | null): void {
+    const entry = this.list(loadedDir).find((e) => e.id === id);
+    if (!entry?.dir) throw new Error('no such model on disk');
+    if (entry.loaded) throw new Error('this model is in use; switch to another one first');
+    for (const g of this.o.graphCacheDir ? listCachedGraphs(this.o.graphCacheDir) : []) {
+      if (resolve(g.modelDir) === resolve(entry.dir)) rmSync(g.dir, { recursive: true, force: true });
+    }
   }
 
   /** Deletes a downloaded model, or the partial files of an interrupted download. */

@@ -185,6 +185,11 @@ export function createHandlers(
       h.library.remove(idRequest(arg).id, engine.modelDir());
       return h.state();
     }),
+    [CHANNELS.removeGraph]: now(async (arg) => {
+      const h = needHost();
+      h.library.removeGraphs(idRequest(arg).id, engine.modelDir());
+      return h.state();
+    }),
     [CHANNELS.openFolder]: now(async () => {
       const h = needHost();
       if (!h.desktop)

@@ -70,9 +70,10 @@ async function main(): Promise<void> {
   // No camera, microphone, notifications or anything else a page might ask for.
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
 
-  const engine = new Engine({ cacheDir: join(app.getPath('userData'), 'graph-cache') });
+  const graphCacheDir = join(app.getPath('userData'), 'graph-cache');
+  const engine = new Engine({ cacheDir: graphCacheDir });
   const bundled = bundledModelDir(app.getAppPath());
-  const library = new ModelLibrary({ bundledDir: bundled, modelsDir: join(app.getPath('userData'), 'models') });
+  const library = new ModelLibrary({ bundledDir: bundled, modelsDir: join(app.getPath('userData'), 'models'), graphCacheDir });
   const desktop: DesktopHooks = {
     pickFolder: async () => {
       const win = BrowserWindow.getFocusedWindow();

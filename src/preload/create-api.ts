@@ -21,6 +21,7 @@ export function createApi(invoke: Invoke): AtlasApi {
     download: (req) => invoke(CHANNELS.download, req) as ReturnType<AtlasApi['download']>,
     cancelDownload: () => invoke(CHANNELS.cancelDownload) as ReturnType<AtlasApi['cancelDownload']>,
     removeModel: (req) => invoke(CHANNELS.removeModel, req) as ReturnType<AtlasApi['removeModel']>,
+    removeGraph: (req) => invoke(CHANNELS.removeGraph, req) as ReturnType<AtlasApi['removeGraph']>,
     openFolder: () => invoke(CHANNELS.openFolder) as ReturnType<AtlasApi['openFolder']>,
     showInFolder: (req) => invoke(CHANNELS.showInFolder, req) as ReturnType<AtlasApi['showInFolder']>,
   };

@@ -155,6 +155,8 @@ export interface LibraryEntry {
   partialBytes: number;
   /** Estimated memory to load it and analyse a full context. */
   memoryBytes: number | null;
+  /** Bytes of its built instrumented graphs in the cache (0: none built yet). */
+  graphBytes: number;
   loaded: boolean;
 }
 
@@ -211,6 +213,8 @@ export interface AtlasApi {
   download(req: { repo: string }): Promise<LibraryState>;
   cancelDownload(): Promise<LibraryState>;
   removeModel(req: { id: string }): Promise<LibraryState>;
+  /** Delete a model's built graphs from the cache (rebuilt when it is next used). */
+  removeGraph(req: { id: string }): Promise<LibraryState>;
   /** Desktop only: pick a folder with a native dialog and load it. */
   openFolder(): Promise<LibraryState>;
   /** Desktop only: reveal a library entry's folder, or the graph cache, in the file manager. */
@@ -231,6 +235,7 @@ export const CHANNELS = {
   download: 'atlas:download',
   cancelDownload: 'atlas:cancel-download',
   removeModel: 'atlas:remove-model',
+  removeGraph: 'atlas:remove-graph',
   openFolder: 'atlas:open-folder',
   showInFolder: 'atlas:show-in-folder',
 } as const satisfies Record<keyof AtlasApi, string>;

@@ -5,7 +5,7 @@ import { Engine } from '../../src/engine/engine';
 import { ModelLibrary } from '../../src/engine/library';
 import { encodeSafetensors } from '../../src/engine/safetensors';
 import { createHandlers } from '../../src/main/handlers';
-import { ModelHost } from '../../src/main/model-host';
+import { ModelHost, type DesktopHooks } from '../../src/main/model-host';
 import { CHANNELS, type LibraryState } from '../../src/shared/api';
 import { startFakeHub, type FakeHub } from '../helpers/fake-hub';
 import { tempDir } from '../helpers/fixtures';
@@ -13,17 +13,23 @@ import { SMALL_SPEC, hfConfig, writeRandomModel, type RandomModelSpec } from '..
 
 const TINY: RandomModelSpec = { nLayer: 1, nHead: 2, dModel: 16, nCtx: 16, vocabSize: 50257, seed: 4 };
 
-function setup(extra: { hfCache?: string; endpoint?: string } = {}): { host: ModelHost; bundled: string; models: string } {
+function setup(extra: { hfCache?: string; endpoint?: string; desktop?: DesktopHooks } = {}): {
+  host: ModelHost;
+  bundled: string;
+  models: string;
+} {
   const bundled = writeRandomModel(TINY);
   writeFileSync(join(bundled, 'atlas-model.json'), JSON.stringify({ label: 'Bundled test model', description: 'small' }));
   const models = tempDir();
+  const graphCacheDir = tempDir();
   const library = new ModelLibrary({
     bundledDir: bundled,
     modelsDir: models,
+    graphCacheDir,
     hfCacheDir: extra.hfCache ?? tempDir(),
     downloadOptions: extra.endpoint ? { endpoint: extra.endpoint, timeoutMs: 3000, freeBytes: async () => 1e12 } : {},
   });
-  return { host: new ModelHost(new Engine({ cacheDir: tempDir() }), library), bundled, models };
+  return { host: new ModelHost(new Engine({ cacheDir: graphCacheDir }), library, extra.desktop ?? null), bundled, models };
 }
 
 describe('model library', () => {
@@ -106,6 +112,24 @@ describe('model library', () => {
     await handlers[CHANNELS.useModel]({ id: s.entries.find((e) => e.kind === 'bundled')?.id });
     s = (await handlers[CHANNELS.removeModel]({ id: entry?.id })) as LibraryState;
     expect(s.entries.some((e) => e.kind === 'downloaded')).toBe(false);
+  });
+
+  it('opens a folder picked in the desktop dialog, shows built graphs per model and removes them when unused', async () => {
+    const picked = writeRandomModel({ ...TINY, seed: 31 });
+    const revealed: string[] = [];
+    const { host, bundled } = setup({ desktop: { pickFolder: async () => picked, reveal: (p) => revealed.push(p) } });
+    await host.load(bundled);
+    const handlers = createHandlers(host.engine, Promise.resolve(), null, host);
+    const s = (await handlers[CHANNELS.openFolder](undefined)) as LibraryState;
+    expect(s.loaded.entryId).toBe(`folder:${picked}`);
+    expect(s.desktop).toBe(true);
+    const bundledEntry = s.entries.find((e) => e.kind === 'bundled');
+    expect(bundledEntry?.graphBytes).toBeGreaterThan(0); // built when it was loaded first
+    await handlers[CHANNELS.showInFolder]({ graph: true });
+    expect(revealed[0]).toBe(s.loaded.graph?.path);
+    const after = (await handlers[CHANNELS.removeGraph]({ id: bundledEntry?.id })) as LibraryState;
+    expect(after.entries.find((e) => e.kind === 'bundled')?.graphBytes).toBe(0);
+    await expect(handlers[CHANNELS.removeGraph]({ id: `folder:${picked}` })).rejects.toThrow(/in use/);
   });
 
   it('refuses a model that would not fit in memory, with the numbers, before loading it', async () => {

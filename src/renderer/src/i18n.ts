@@ -176,6 +176,8 @@ const en = {
   'library.graphBuilt': 'Instrumented graph: {size}, built in {time}',
   'library.graphCached': 'Instrumented graph: {size}, from the cache',
   'library.downloading': 'Downloading…',
+  'library.graph': 'built graph {size}',
+  'library.removeGraph': 'Remove built graph',
   'library.hubNote': 'Downloads honour HF_ENDPOINT, HF_TOKEN and proxy settings.',
   'status.analyzing': 'Analysing…',
   'status.loading': 'Loading the model…',

@@ -255,7 +255,7 @@ export class AtlasState {
   }
 
   /** Reads the library; keeps polling while a download or a load is under way. */
-  async refreshLibrary(): Promise<void> {
+  async refreshLibrary(quiet = false): Promise<void> {
     if (!this.atlas) return;
     if (this.libraryTimer) clearTimeout(this.libraryTimer);
     this.libraryTimer = null;
@@ -266,9 +266,10 @@ export class AtlasState {
       const finished = before?.download?.phase !== 'done' && lib.download?.phase === 'done';
       if (finished || (before?.loaded.loading && !lib.loaded.loading)) await this.afterSwitch();
       const busy = lib.loaded.loading || lib.download?.phase === 'downloading' || lib.download?.phase === 'building';
-      if (busy || this.libraryOpen) this.libraryTimer = setTimeout(() => void this.refreshLibrary(), busy ? 300 : 2000);
+      if (busy || this.libraryOpen) this.libraryTimer = setTimeout(() => void this.refreshLibrary(quiet), busy ? 300 : 2000);
     } catch (e) {
-      this.error = t('error.generic', { message: (e as Error).message });
+      // Quiet: a host without a model library (a plain engine behind a browser) is not an error.
+      if (!quiet) this.error = t('error.generic', { message: (e as Error).message });
     }
   }
 

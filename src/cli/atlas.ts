@@ -9,19 +9,26 @@
  * axis order. Errors go to stderr with a non-zero exit.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ModelLibrary } from '../engine/library';
+import { createHandlers } from '../main/handlers';
+import { ModelHost } from '../main/model-host';
+import { startWebServer } from '../server/web-server';
 import { parseArgs } from 'node:util';
 import { Engine } from '../engine/engine';
 import { buildInstrumentedGraph } from '../engine/graph-builder';
 import { Gpt2Checkpoint } from '../engine/gpt2-weights';
 import { encodeNpy } from '../engine/npy';
-import { cliCacheDir, cliModelsDir } from '../engine/paths';
+import { bundledModelDir, cliCacheDir, cliModelsDir } from '../engine/paths';
 import { downloadModel, formatBytes } from '../engine/download';
 
 const USAGE = `usage:
   atlas build <model-dir> --out <file.onnx>
   atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]
-  atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]`;
+  atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]
+  atlas serve [--port <n>] [--host <address>] [--model <model-dir>]`;
 
 class UsageError extends Error {}
 
@@ -107,12 +114,62 @@ async function pull(args: string[]): Promise<void> {
   console.log(got.dir);
 }
 
+/**
+ * Browser mode: the engine and the built renderer over HTTP. Binds 127.0.0.1 unless --host
+ * says otherwise; then a random token is required and printed in the URL.
+ */
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: '8317' },
+      host: { type: 'string', default: '127.0.0.1' },
+      model: { type: 'string' },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0 to 65535');
+  const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const engine = new Engine({ cacheDir: cliCacheDir() });
+  const library = new ModelLibrary({
+    bundledDir: bundledModelDir(appRoot),
+    modelsDir: cliModelsDir(),
+    graphCacheDir: cliCacheDir(),
+  });
+  const host = new ModelHost(engine, library);
+  const modelDir = values.model ? library.addFolder(values.model) : bundledModelDir(appRoot);
+  console.error(`loading ${modelDir} …`);
+  await host.load(modelDir);
+  const server = await startWebServer({
+    handlers: createHandlers(engine, Promise.resolve(), null, host),
+    rendererDir: join(appRoot, 'out', 'renderer'),
+    port,
+    host: values.host,
+  });
+  console.log(`Attention Atlas is serving ${engine.modelInfo().label} at ${server.url}`);
+  if (server.token) {
+    const others = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a && a.family === 'IPv4' && !a.internal)
+      .map((a) => `http://${a?.address}:${server.port}/?token=${server.token}`);
+    if (others.length) console.log(`Others on your network: ${others.join('  ')}`);
+    console.log('Anyone with this URL can use the app; stop the server with Ctrl+C.');
+  }
+  await new Promise<void>((done) => {
+    const stop = (): void => void server.close().then(done);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await engine.unload();
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'build') await build(rest);
     else if (command === 'analyze') await analyze(rest);
     else if (command === 'pull') await pull(rest);
+    else if (command === 'serve') await serve(rest);
     else if (command === '--help' || command === '-h' || command === undefined) {
       console.log(USAGE);
       return command === undefined ? 2 : 0;

@@ -2,6 +2,8 @@
  * Drives the built renderer in Debian Chromium with the real engine behind it: a static server
  * on 127.0.0.1 serves out/renderer, and window.__atlasTransport is a Playwright binding that
  * calls the real main-side handlers (createHandlers) with packed messages. No engine mocks.
+ * With ATLAS_E2E_MODE=web the same tests run against browser mode instead: the page is served
+ * by the web server and calls the same handlers over HTTP.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,6 +12,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createHandlers } from '../../src/main/handlers';
 import type { ModelHost } from '../../src/main/model-host';
+import { startWebServer } from '../../src/server/web-server';
 import type { Engine } from '../../src/engine/engine';
 import { fromBase64, pack, toBase64, unpack, type WireReply } from '../../src/shared/wire';
 import type { Channel } from '../../src/shared/api';
@@ -89,22 +92,37 @@ export async function openApp(
   const page = await context.newPage();
   const handlers = createHandlers(engine, Promise.resolve(), null, options.host ?? null);
   const calls: Channel[] = [];
+  /** The same handlers, recording calls and holding replies as the test asks. */
+  const observed = Object.fromEntries(
+    Object.entries(handlers).map(([channel, handler]) => [
+      channel,
+      async (arg: unknown) => {
+        calls.push(channel as Channel);
+        const delay = options.delayFor?.(channel as Channel, arg) ?? 0;
+        const value = await handler(arg);
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        return value;
+      },
+    ]),
+  ) as typeof handlers;
   const consoleMessages: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') consoleMessages.push(`${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => consoleMessages.push(`pageerror: ${e.message}`));
+  if (process.env.ATLAS_E2E_MODE === 'web') {
+    // Browser mode: the page talks HTTP to a web server on loopback that registers these handlers.
+    const server = await startWebServer({ handlers: observed, rendererDir: RENDERER_DIR });
+    context.on('close', () => void server.close());
+    await page.goto(server.url);
+    return { page, context, calls, console: consoleMessages };
+  }
   await page.exposeFunction('__atlasTransport', async (channel: string, request: string): Promise<string> => {
     let reply: WireReply;
-    const handler = handlers[channel as Channel];
+    const handler = observed[channel as Channel];
     try {
       if (!handler) throw new Error(`unknown channel ${channel}`);
-      calls.push(channel as Channel);
-      const arg = unpack(fromBase64(request));
-      const delay = options.delayFor?.(channel as Channel, arg) ?? 0;
-      const value = await handler(arg);
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      reply = { ok: value };
+      reply = { ok: await handler(unpack(fromBase64(request))) };
     } catch (e) {
       reply = { error: (e as Error).message };
     }

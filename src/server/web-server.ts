@@ -1,0 +1,205 @@
+/**
+ * Browser mode: the built renderer and the engine over HTTP, for classrooms and machines without
+ * Electron. The browser's window.atlas is the same createApi(invoke) the preload uses, with
+ * invoke carried as POST /api/<channel> (bodies in the binary wire format of shared/wire.ts),
+ * and the server registers the very same handler map as the Electron main process.
+ *
+ * Security: binds 127.0.0.1 unless told otherwise. Any other address needs a random access
+ * token: given once in the URL (?token=…), then kept in an HttpOnly, SameSite=Strict cookie;
+ * compared in constant time; everything without it gets 401. Request bodies are capped, and
+ * each client runs one analysis at a time: a newer request supersedes one still waiting.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { CHANNELS, type Channel } from '../shared/api';
+import { pack, unpack, WireError, type WireReply } from '../shared/wire';
+import type { Handler } from '../main/handlers';
+
+export interface WebServerOptions {
+  handlers: Record<Channel, Handler>;
+  rendererDir: string;
+  port?: number;
+  host?: string;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes?: number;
+}
+
+export interface WebServer {
+  /** The URL to open: includes the token when one is required. */
+  url: string;
+  port: number;
+  token: string | null;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+};
+
+/** Same policy as the desktop app's page, plus the network rules a served page needs. */
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+};
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function sameSecret(given: string | null | undefined, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  // timingSafeEqual needs equal lengths; compare against itself to spend the same time.
+  return a.length === b.length ? timingSafeEqual(a, b) : (timingSafeEqual(b, b), false);
+}
+
+function cookie(req: IncomingMessage, name: string): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return null;
+}
+
+function text(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS }).end(message);
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((ok, fail) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > max) return fail(new BodyTooLarge());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        fail(new BodyTooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => ok(Buffer.concat(chunks)));
+    req.on('error', fail);
+  });
+}
+
+const VALID_CHANNELS = new Set<string>(Object.values(CHANNELS));
+
+export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
+  const hostAddr = o.host ?? '127.0.0.1';
+  const token = isLoopback(hostAddr) ? null : randomBytes(24).toString('base64url');
+  const maxBody = o.maxBodyBytes ?? 1024 * 1024;
+  const root = resolve(o.rendererDir);
+  if (!existsSync(join(root, 'index.html'))) throw new Error(`no built renderer at ${root}: run \`npm run build\` first`);
+  /** Per client: the id of its latest analysis request, so an older waiting one can step aside. */
+  const latest = new Map<string, number>();
+  let counter = 0;
+  /** One engine, one analysis at a time: requests queue here. */
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const server: Server = createServer((req, res) => {
+    void handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) text(res, 500, `internal error: ${(e as Error).message}`);
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://server');
+    if (token) {
+      const fromQuery = url.searchParams.get('token');
+      const ok =
+        sameSecret(fromQuery, token) ||
+        sameSecret(cookie(req, 'atlas_token'), token) ||
+        sameSecret(req.headers['x-atlas-token'] as string | undefined, token);
+      if (!ok) return text(res, 401, 'Unauthorized: open the URL with ?token=… that the server printed when it started.');
+      if (fromQuery) res.setHeader('set-cookie', `atlas_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+    }
+    if (url.pathname.startsWith('/api/')) return api(req, res, url.pathname.slice('/api/'.length));
+    if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'method not allowed');
+    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^[/\\]+/, '');
+    const file = resolve(root, rel === '' ? 'index.html' : rel);
+    if (!(file === root || file.startsWith(root + sep)) || !existsSync(file) || !statSync(file).isFile())
+      return text(res, 404, 'not found');
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      ...SECURITY_HEADERS,
+      'cache-control': 'no-cache',
+    });
+    res.end(req.method === 'HEAD' ? undefined : readFileSync(file));
+  }
+
+  async function api(req: IncomingMessage, res: ServerResponse, channel: string): Promise<void> {
+    if (req.method !== 'POST') return text(res, 405, 'API calls are POST requests');
+    if (!VALID_CHANNELS.has(channel)) return text(res, 404, `no API channel "${channel}"`);
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBody);
+    } catch (e) {
+      if (e instanceof BodyTooLarge) return text(res, 413, `request body over the ${maxBody}-byte limit`);
+      throw e;
+    }
+    let arg: unknown;
+    try {
+      arg = unpack(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+    } catch (e) {
+      return text(res, 400, `malformed request: ${e instanceof WireError ? e.message : (e as Error).message}`);
+    }
+    const client = String(req.headers['x-atlas-client'] ?? 'anonymous').slice(0, 64);
+    const id = ++counter;
+    const isAnalysis = channel === CHANNELS.analyze;
+    if (isAnalysis) latest.set(client, id);
+    const run = queue.then(async (): Promise<{ status: number; reply: WireReply }> => {
+      // Application outcomes, errors included, travel in the wire reply with status 200; HTTP
+      // error codes are kept for transport problems (401, 400, 404, 405, 413).
+      if (isAnalysis && latest.get(client) !== id) return { status: 200, reply: { error: 'superseded by a newer request' } };
+      try {
+        return { status: 200, reply: { ok: await o.handlers[channel as Channel](arg) } };
+      } catch (e) {
+        return { status: 200, reply: { error: (e as Error).message } };
+      }
+    });
+    queue = run.catch(() => undefined);
+    const { status, reply } = await run;
+    const bytes = pack(reply);
+    res.writeHead(status, {
+      'content-type': 'application/octet-stream',
+      'content-length': bytes.byteLength,
+      ...SECURITY_HEADERS,
+    });
+    res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(o.port ?? 0, hostAddr, () => ok());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = hostAddr.includes(':') ? `[${hostAddr}]` : hostAddr === '0.0.0.0' ? '127.0.0.1' : hostAddr;
+  return {
+    url: `http://${shownHost}:${port}/${token ? `?token=${token}` : ''}`,
+    port,
+    token,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}

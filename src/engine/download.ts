@@ -136,6 +136,31 @@ interface Opened {
   url: string;
 }
 
+/** One request, no redirects followed; the token only when `withToken` (the endpoint's own host). */
+async function send(
+  method: 'GET' | 'HEAD',
+  url: string,
+  opts: Required<Pick<DownloadOptions, 'timeoutMs'>> & DownloadOptions,
+  withToken: boolean,
+  range: number,
+): Promise<Dispatcher.ResponseData> {
+  const headers: Record<string, string> = { 'user-agent': 'attention-atlas', 'accept-encoding': 'identity' };
+  if (withToken && opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (range > 0) headers.range = `bytes=${range}-`;
+  try {
+    return await request(url, {
+      method,
+      headers,
+      signal: opts.signal,
+      dispatcher: opts.dispatcher,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+    });
+  } catch (e) {
+    throw mapNetworkError(e, url, opts.timeoutMs);
+  }
+}
+
 /** GET with manual redirects; Authorization only ever goes to the endpoint's own host. */
 async function open(
   url: string,
@@ -146,22 +171,7 @@ async function open(
   let current = url;
   let firstHeaders: Record<string, string | string[] | undefined> | null = null;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const headers: Record<string, string> = { 'user-agent': 'attention-atlas', 'accept-encoding': 'identity' };
-    if (opts.token && new URL(current).host === authHost) headers.authorization = `Bearer ${opts.token}`;
-    if (range > 0) headers.range = `bytes=${range}-`;
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(current, {
-        method: 'GET',
-        headers,
-        signal: opts.signal,
-        dispatcher: opts.dispatcher,
-        headersTimeout: opts.timeoutMs,
-        bodyTimeout: opts.timeoutMs,
-      });
-    } catch (e) {
-      throw mapNetworkError(e, current, opts.timeoutMs);
-    }
+    const res = await send('GET', current, opts, new URL(current).host === authHost, range);
     firstHeaders ??= res.headers;
     if (res.statusCode >= 300 && res.statusCode < 400 && res.statusCode !== 304) {
       const location = header(res.headers, 'location');
@@ -325,21 +335,7 @@ async function remoteSize(
   opts: Required<Pick<DownloadOptions, 'timeoutMs'>> & DownloadOptions,
 ): Promise<number | null> {
   const url = resolveUrl(opts.endpoint ?? hubEndpoint(), repo, commit, file);
-  const headers: Record<string, string> = { 'user-agent': 'attention-atlas', 'accept-encoding': 'identity' };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await request(url, {
-      method: 'HEAD',
-      headers,
-      signal: opts.signal,
-      dispatcher: opts.dispatcher,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-    });
-  } catch (e) {
-    throw mapNetworkError(e, url, opts.timeoutMs);
-  }
+  const res = await send('HEAD', url, opts, true, 0);
   await res.body.dump();
   if (res.statusCode >= 400) throw statusError(res.statusCode, repo, file, commit, url);
   const size = Number(header(res.headers, 'x-linked-size') ?? header(res.headers, 'content-length') ?? NaN);

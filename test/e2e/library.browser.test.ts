@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine';
@@ -6,7 +6,7 @@ import { ModelLibrary } from '../../src/engine/library';
 import { ModelHost } from '../../src/main/model-host';
 import { openApp } from '../helpers/browser-host';
 import { SHOTS, useBrowserSuite } from '../helpers/browser-suite';
-import { startFakeHub, type FakeHub } from '../helpers/fake-hub';
+import { repoFromModelDir, startFakeHub, type FakeHub } from '../helpers/fake-hub';
 import { tempDir } from '../helpers/fixtures';
 import { SMALL_SPEC, writeRandomModel } from '../helpers/random-model';
 
@@ -21,14 +21,7 @@ describe('model library in Debian Chromium', () => {
   beforeAll(async () => {
     const gpt2 = writeRandomModel({ ...SMALL_SPEC, nLayer: 2, seed: 21 });
     hub = await startFakeHub({
-      'openai-community/gpt2': {
-        commit: 'e'.repeat(40),
-        lfs: ['model.safetensors'],
-        files: {
-          'config.json': readFileSync(join(gpt2, 'config.json')),
-          'model.safetensors': readFileSync(join(gpt2, 'model.safetensors')),
-        },
-      },
+      'openai-community/gpt2': repoFromModelDir(gpt2, 'e'.repeat(40)),
     });
     hub.faults.trickle = 120_000; // ~6 MB/s, so the progress bar is seen moving
     const bundled = writeRandomModel(SMALL_SPEC);

@@ -9,6 +9,8 @@
  * Binds 127.0.0.1 only; clients dial loopback.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -47,6 +49,18 @@ export interface FakeHub {
 }
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** A Hub repository holding the checkpoint in `dir` (model.safetensors served as LFS). */
+export function repoFromModelDir(dir: string, commit: string): FakeRepo {
+  return {
+    commit,
+    lfs: ['model.safetensors'],
+    files: {
+      'config.json': readFileSync(join(dir, 'config.json')),
+      'model.safetensors': readFileSync(join(dir, 'model.safetensors')),
+    },
+  };
+}
 
 export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<FakeHub> {
   const requests: RecordedRequest[] = [];

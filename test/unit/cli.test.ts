@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { modelFolderName } from '../../src/engine/download';
-import { startFakeHub } from '../helpers/fake-hub';
+import { repoFromModelDir, startFakeHub } from '../helpers/fake-hub';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -77,14 +77,7 @@ describe('atlas command line', () => {
 
   it('pull downloads from HF_ENDPOINT with progress on stderr and prints the model folder', async () => {
     const hub = await startFakeHub({
-      'tiny-org/tiny-gpt2': {
-        commit: 'c'.repeat(40),
-        lfs: ['model.safetensors'],
-        files: {
-          'config.json': readFileSync(join(model, 'config.json')),
-          'model.safetensors': readFileSync(join(model, 'model.safetensors')),
-        },
-      },
+      'tiny-org/tiny-gpt2': repoFromModelDir(model, 'c'.repeat(40)),
     });
     try {
       const dir = tempDir();

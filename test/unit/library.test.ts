@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine';
@@ -7,7 +7,7 @@ import { encodeSafetensors } from '../../src/engine/safetensors';
 import { createHandlers } from '../../src/main/handlers';
 import { ModelHost, type DesktopHooks } from '../../src/main/model-host';
 import { CHANNELS, type LibraryState } from '../../src/shared/api';
-import { startFakeHub, type FakeHub } from '../helpers/fake-hub';
+import { repoFromModelDir, startFakeHub, type FakeHub } from '../helpers/fake-hub';
 import { tempDir } from '../helpers/fixtures';
 import { SMALL_SPEC, hfConfig, writeRandomModel, type RandomModelSpec } from '../helpers/random-model';
 
@@ -82,14 +82,7 @@ describe('model library', () => {
   it('downloads a catalogue model in the background, builds it and switches to it', async () => {
     const src = writeRandomModel(SMALL_SPEC);
     hub = await startFakeHub({
-      'distilbert/distilgpt2': {
-        commit: 'd'.repeat(40),
-        lfs: ['model.safetensors'],
-        files: {
-          'config.json': readFileSync(join(src, 'config.json')),
-          'model.safetensors': readFileSync(join(src, 'model.safetensors')),
-        },
-      },
+      'distilbert/distilgpt2': repoFromModelDir(src, 'd'.repeat(40)),
     });
     const { host, bundled } = setup({ endpoint: hub.endpoint });
     await host.load(bundled);

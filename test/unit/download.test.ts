@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DownloadError, downloadModel, modelFolderName, partialBytes, type DownloadProgress } from '../../src/engine/download';
 import { Engine } from '../../src/engine/engine';
-import { startFakeHub, type FakeHub, type FakeRepo } from '../helpers/fake-hub';
+import { repoFromModelDir, startFakeHub, type FakeHub, type FakeRepo } from '../helpers/fake-hub';
 import { tempDir } from '../helpers/fixtures';
 import { SMALL_SPEC, writeRandomModel } from '../helpers/random-model';
 
@@ -169,5 +169,50 @@ describe('Hub downloads against a loopback server that behaves like the Hub', ()
     const err = await downloadModel(REPO, models, { endpoint, timeoutMs: 2000, retries: 0 }).catch((e: unknown) => e);
     expect((err as DownloadError).kind).toBe('offline');
     expect((err as Error).message).toMatch(/Could not reach 127\.0\.0\.1:\d+: check the internet connection/);
+  });
+});
+
+describe('proxies from the environment', () => {
+  it('tunnels every request through HTTP_PROXY (a loopback CONNECT proxy) when it is set', async () => {
+    const { createServer } = await import('node:http');
+    const { connect } = await import('node:net');
+    const tunnels: string[] = [];
+    const proxy = createServer((_req, res) => res.writeHead(405).end());
+    proxy.on('connect', (req, client, head) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as import('node:net').AddressInfo).port}`;
+    const dir = writeRandomModel({ ...SMALL_SPEC, seed: 41 });
+    const hub = await startFakeHub({ [REPO]: repoFromModelDir(dir, COMMIT) });
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY, no_proxy: process.env.no_proxy };
+    process.env.HTTP_PROXY = proxyUrl;
+    delete process.env.NO_PROXY;
+    delete process.env.no_proxy;
+    try {
+      const models = tempDir();
+      const got = await downloadModel(REPO, models, { endpoint: hub.endpoint, timeoutMs: 3000, freeBytes: async () => 1e12 });
+      expect(existsSync(join(got.dir, 'model.safetensors'))).toBe(true);
+      const hubHost = new URL(hub.endpoint).host;
+      expect(tunnels).toContain(hubHost);
+      expect(tunnels.some((t) => t !== hubHost)).toBe(true); // the CDN host too
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      await hub.close();
+      proxy.closeAllConnections();
+      await new Promise<void>((ok) => proxy.close(() => ok()));
+    }
   });
 });

@@ -118,6 +118,35 @@ def hf_state_dict(model):
     return out
 
 
+def read_safetensors(path):
+    """The writer's counterpart: name → float32 tensor (F16 and F32 only, as this tool writes)."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        b, end = e["data_offsets"]
+        dt = {"F16": "<f2", "F32": "<f4"}[e["dtype"]]
+        out[name] = torch.from_numpy(np.frombuffer(data[b:end], dtype=dt).astype(np.float32).reshape(e["shape"]).copy())
+    return out
+
+
+def load_hf_state_dict(model, path):
+    """Loads a checkpoint this tool exported, undoing the Conv1D [in, out] transposes."""
+    src = read_safetensors(path)
+    with torch.no_grad():
+        for name, p in hf_state_dict(model).items():
+            t = src[name]
+            target = p if p.shape == t.shape else None
+            if target is None:  # a transposed view of an nn.Linear weight: copy into its base
+                p.t().copy_(t.t())
+            else:
+                p.copy_(t)
+
+
 def write_safetensors(path, tensors, metadata):
     """Written by hand: the format is a u64 header length, a JSON header, then raw little-endian
     data, and Debian's python3-torch ships no safetensors package."""
@@ -224,6 +253,7 @@ def main():
                     help="bfloat16 autocast for the matmuls (1.8x faster on CPUs with avx512_bf16); "
                          "weights, optimizer state and the loss stay float32")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--resume", help="start from a model.safetensors this tool wrote (continue training)")
     a = ap.parse_args()
 
     torch.manual_seed(a.seed)
@@ -234,6 +264,9 @@ def main():
     os.makedirs(a.out, exist_ok=True)
 
     model = GPT2(a.n_layer, a.n_head, a.d_model, a.n_ctx, a.dropout)
+    if a.resume:
+        load_hf_state_dict(model, a.resume)
+        print(f"resumed from {a.resume}", flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(

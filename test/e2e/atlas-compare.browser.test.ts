@@ -27,7 +27,13 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
 
   async function ready(page: Page): Promise<void> {
     await page.getByTestId('text-input').fill(SENTENCE);
-    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(T());
+    // The exact tokens, not just their number: the default text also has 16 tokens.
+    const want = a.tokens.map((t) => t.display.replace(/ /g, '␣'));
+    await expect
+      .poll(async () => (await page.getByTestId('tokens').locator('button').allTextContents()).map((x) => x.trim()), {
+        timeout: 20_000,
+      })
+      .toEqual(want);
   }
 
   for (const scheme of ['light', 'dark'] as const) {

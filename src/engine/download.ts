@@ -429,11 +429,5 @@ export async function downloadModel(repo: string, modelsDir: string, options: Do
 /** Bytes already downloaded for `repo` (a paused or interrupted download), or 0. */
 export function partialBytes(repo: string, modelsDir: string): number {
   const dir = join(modelsDir, '.partial', repo.replace('/', '--'));
-  return MODEL_FILES.reduce((n, f) => {
-    try {
-      return n + statSync(join(dir, `${f}.part`)).size;
-    } catch {
-      return n;
-    }
-  }, 0);
+  return MODEL_FILES.reduce((n, f) => n + sizeOf(join(dir, `${f}.part`)), 0);
 }

@@ -2,8 +2,7 @@
  * The engine: one loaded GPT-2 (checkpoint → cached instrumented graph → session) and the
  * questions the UI and the command line ask of it. Plain Node; never imports electron.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type {
   Analysis,
   AnalyzeRequest,
@@ -19,6 +18,7 @@ import type {
 import { inductionScore } from '../shared/head-scores';
 import { EXTRA_OUTPUTS, TOP_K, hookNames } from '../shared/hooks';
 import { ensureBuilt } from './graph-cache';
+import { readModelMeta } from './model-meta';
 import { Gpt2Checkpoint, type Gpt2Config } from './gpt2-weights';
 import { ModelRuntime, type HostTensor } from './runtime';
 import { END_OF_TEXT_ID, Gpt2Tokenizer } from './tokenizer';
@@ -28,13 +28,6 @@ export class AtlasError extends Error {
     super(message);
     this.name = 'AtlasError';
   }
-}
-
-/** Optional `atlas-model.json` beside the weights: how the UI names the model. */
-interface ModelCardMeta {
-  id?: string;
-  label?: string;
-  description?: string;
 }
 
 export interface LoadStats {
@@ -67,20 +60,6 @@ const LOGIT_TOP = 5;
 export interface EngineOptions {
   /** Where built graphs are cached. */
   cacheDir: string;
-}
-
-function readMeta(dir: string): ModelCardMeta {
-  const p = join(dir, 'atlas-model.json');
-  if (!existsSync(p)) return {};
-  try {
-    const raw: unknown = JSON.parse(readFileSync(p, 'utf8'));
-    if (typeof raw !== 'object' || raw === null) return {};
-    const r = raw as Record<string, unknown>;
-    const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-    return { id: str(r.id), label: str(r.label), description: str(r.description) };
-  } catch {
-    return {};
-  }
 }
 
 export class Engine {
@@ -119,7 +98,7 @@ export class Engine {
     const t0 = performance.now();
     const runtime = await ModelRuntime.create(built.modelPath);
     const sessionMs = performance.now() - t0;
-    const meta = readMeta(dir);
+    const meta = readModelMeta(dir);
     const info: ModelInfo = {
       id: meta.id ?? basename(dir),
       label: meta.label ?? `${basename(dir)} (GPT-2 architecture)`,

@@ -6,7 +6,7 @@
  * tensor's shape against config.json. Conv1D weights stay in HF's [in, out] orientation.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SafetensorsFile } from './safetensors';
 
@@ -202,8 +202,4 @@ export async function hashFile(path: string): Promise<string> {
       .on('error', reject);
   });
   return h.digest('hex');
-}
-
-export function fileSize(path: string): number {
-  return statSync(path).size;
 }

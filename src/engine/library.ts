@@ -15,6 +15,7 @@ import { SafetensorsFile } from './safetensors';
 import { CATALOGUE, findCachedSnapshots, hubCacheDir } from './hub';
 import { parseGpt2Config, type Gpt2Config } from './gpt2-weights';
 import { listCachedGraphs } from './graph-cache';
+import { readModelMeta } from './model-meta';
 
 export interface LibraryOptions {
   bundledDir: string;
@@ -68,14 +69,6 @@ function dirBytes(dir: string): number {
   return n;
 }
 
-function readMeta(dir: string): { label?: string; description?: string; source?: { repo?: string; commit?: string } } {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'atlas-model.json'), 'utf8')) as ReturnType<typeof readMeta>;
-  } catch {
-    return {};
-  }
-}
-
 export class ModelLibrary {
   private readonly opened = new Set<string>();
   private download: { repo: string; ctrl: AbortController; state: DownloadState } | null = null;
@@ -114,7 +107,7 @@ export class ModelLibrary {
       graphBytes: graphs.filter((g) => resolve(g.modelDir) === resolve(dir)).reduce((n, g) => n + g.bytes, 0),
       loaded: loaded === resolve(dir),
     });
-    const bundledMeta = readMeta(this.o.bundledDir);
+    const bundledMeta = readModelMeta(this.o.bundledDir);
     if (existsSync(join(this.o.bundledDir, 'model.safetensors'))) {
       entries.push(
         onDisk('bundled', this.o.bundledDir, bundledMeta.label ?? basename(this.o.bundledDir), bundledMeta.description ?? ''),
@@ -125,8 +118,8 @@ export class ModelLibrary {
     for (const name of downloaded) {
       const dir = join(this.o.modelsDir, name);
       if (!existsSync(join(dir, 'model.safetensors'))) continue;
-      const meta = readMeta(dir);
-      const repo = meta.source?.repo ?? null;
+      const meta = readModelMeta(dir);
+      const repo = meta.sourceRepo ?? null;
       if (repo) downloadedRepos.add(repo);
       entries.push(onDisk('downloaded', dir, meta.label ?? name, meta.description ?? '', repo));
     }

@@ -137,17 +137,13 @@ export function createHandlers(
   };
   const save = async (name: string, bytes: Uint8Array): Promise<SaveResult> =>
     saver ? { savedTo: await saver(name, bytes), download: null } : { savedTo: null, download: { name, bytes } };
-  const wrap =
-    (fn: Handler): Handler =>
-    async (arg) => {
-      try {
-        await ready;
-        if (host) await host.ready;
-        return await fn(arg);
-      } catch (e) {
-        throw userFacing(e);
-      }
-    };
+  /** Engine calls wait for the model being loaded, so they run on the model they will see. */
+  const wrap = (fn: Handler): Handler =>
+    now(async (arg) => {
+      await ready;
+      if (host) await host.ready;
+      return fn(arg);
+    });
   return {
     [CHANNELS.modelInfo]: wrap(async () => engine.modelInfo()),
     [CHANNELS.analyze]: wrap(async (arg) => engine.analyze(parseAnalyzeRequest(arg))),

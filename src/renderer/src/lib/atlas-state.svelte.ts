@@ -103,10 +103,6 @@ export class AtlasState {
     return this.headSlice(this.analysis?.dot);
   }
 
-  headPattern(): Float32Array {
-    return this.headSlice(this.analysis?.pattern);
-  }
-
   private headSlice(all: Float32Array | undefined, layer = this.layer, head = this.head): Float32Array {
     const a = this.analysis;
     if (!a || !all || a.tokens.length === 0) return new Float32Array(0);

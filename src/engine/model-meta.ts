@@ -1,0 +1,27 @@
+/**
+ * `atlas-model.json` beside a model's weights: how the app names it and, for downloads, where it
+ * came from. Optional and untrusted: anything missing or malformed reads as absent.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ModelMeta {
+  id?: string;
+  label?: string;
+  description?: string;
+  /** The Hub repository a downloaded model came from. */
+  sourceRepo?: string;
+}
+
+export function readModelMeta(dir: string): ModelMeta {
+  try {
+    const raw: unknown = JSON.parse(readFileSync(join(dir, 'atlas-model.json'), 'utf8'));
+    if (typeof raw !== 'object' || raw === null) return {};
+    const r = raw as Record<string, unknown>;
+    const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+    const source = typeof r.source === 'object' && r.source !== null ? (r.source as Record<string, unknown>) : {};
+    return { id: str(r.id), label: str(r.label), description: str(r.description), sourceRepo: str(source.repo) };
+  } catch {
+    return {};
+  }
+}

@@ -11,6 +11,7 @@ import type { Server } from 'node:http';
 import { RENDERER_DIR, launchChromium, serveStatic } from '../test/helpers/browser-host';
 import { CHANNELS, type Analysis, type ModelInfo } from '../src/shared/api';
 import { attentionWeights } from '../src/shared/attention-math';
+import { headStatsFromPatterns } from '../src/shared/head-scores';
 import { pack, toBase64 } from '../src/shared/wire';
 
 const L = 12;
@@ -52,6 +53,7 @@ function synthetic(): Analysis {
     attnOutNorm: new Float32Array(L * T).fill(1),
     mlpOutNorm: new Float32Array(L * T).fill(1),
     topK: { k: 10, ids: new Int32Array(T * 10), probs: new Float32Array(T * 10), strings: Array(T * 10).fill('x') },
+    headStats: headStatsFromPatterns(pattern, L, H, T), // the engine's part, done before sending
   };
 }
 
@@ -85,6 +87,8 @@ async function main(): Promise<void> {
     const drawTotal = async (): Promise<number> => (await read('data-tiles-ms')) + (await read('data-draw-ms'));
     // Typing: each edit brings a new analysis; every head is repainted (toggles at their defaults).
     const typing: number[] = [];
+    const arrival: number[] = [];
+    const tilesOnly: number[] = [];
     const input = page.getByTestId('text-input');
     for (let i = 0; i < RUNS; i++) {
       const before = await count.getAttribute('data-tiles-ms');
@@ -97,6 +101,8 @@ async function main(): Promise<void> {
         )
         .catch(() => undefined);
       typing.push(await drawTotal());
+      arrival.push(await read('data-frame-ms'));
+      tilesOnly.push(await read('data-tiles-ms'));
     }
     await page.getByTestId('view-atlas').click(); // focus off the text box for the shortcuts
     // Toggle: flipping the mask recomputes every head's softmax in the renderer, then repaints.
@@ -124,7 +130,9 @@ async function main(): Promise<void> {
         {
           shape: { layers: L, heads: H, tokens: T },
           runs: RUNS,
+          newAnalysisArrivalToPixelsMs: stats(arrival),
           newAnalysisRedrawMs: stats(typing),
+          newAnalysisTilesMs: stats(tilesOnly),
           toggleRedrawMs: stats(toggle),
           hoverRedrawMs: stats(hover),
           frameBudgetMs: 16.7,

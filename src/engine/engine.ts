@@ -15,7 +15,7 @@ import type {
   ModelInfo,
   TokenInfo,
 } from '../shared/api';
-import { inductionScore } from '../shared/head-scores';
+import { headStatsFromPatterns, inductionScore } from '../shared/head-scores';
 import { EXTRA_OUTPUTS, TOP_K, hookNames } from '../shared/hooks';
 import { ensureBuilt } from './graph-cache';
 import { readModelMeta } from './model-meta';
@@ -194,6 +194,7 @@ export class Engine {
       attnOutNorm: new Float32Array(0),
       mlpOutNorm: new Float32Array(0),
       topK: { k: TOP_K, ids: new Int32Array(0), probs: new Float32Array(0), strings: [] },
+      headStats: headStatsFromPatterns(new Float32Array(0), L, H, 0),
     };
     if (T === 0) return empty;
     const out = await this.runCached(ids);
@@ -220,6 +221,7 @@ export class Engine {
       attnOutNorm,
       mlpOutNorm,
       topK: { k: TOP_K, ids: topIds, probs: f32(out, EXTRA_OUTPUTS.topKProbs).slice(), strings },
+      headStats: headStatsFromPatterns(pattern, L, H, T),
     };
   }
 

@@ -3,6 +3,7 @@
  * Everything here is plain data or typed arrays, so it crosses Electron IPC (structured clone)
  * and the wire codec (src/shared/wire.ts) unchanged.
  */
+import type { HeadStats } from './head-scores';
 
 /** One token as the engine shows it; see Gpt2Tokenizer.pieces. */
 export interface TokenInfo {
@@ -54,6 +55,8 @@ export interface Analysis {
   mlpOutNorm: Float32Array;
   /** Top-k next-token predictions per position: ids and probabilities [T, k]. */
   topK: { k: number; ids: Int32Array; probs: Float32Array; strings: string[] };
+  /** Per-head pattern statistics over all T tokens (entropy, previous/first-token, local), [L·H] each. */
+  headStats: HeadStats;
 }
 
 export interface HeadDetailRequest extends AnalyzeRequest {

@@ -94,6 +94,53 @@ export function headLabels(s: HeadSummary): HeadLabel[] {
   return out;
 }
 
+/** The four pattern statistics of every head, each [L·H] (index l·H + h). */
+export interface HeadStats {
+  entropy: Float32Array;
+  previousToken: Float32Array;
+  firstToken: Float32Array;
+  local: Float32Array;
+}
+
+/** Statistics of every head from patterns laid out [L, H, T, T]. The engine computes these so
+ *  the renderer never walks all L·H·T² weights on a keystroke. */
+export function headStatsFromPatterns(patterns: Float32Array, L: number, H: number, T: number): HeadStats {
+  const stats: HeadStats = {
+    entropy: new Float32Array(L * H),
+    previousToken: new Float32Array(L * H),
+    firstToken: new Float32Array(L * H),
+    local: new Float32Array(L * H),
+  };
+  for (let i = 0; i < L * H; i++) {
+    const p = patterns.subarray(i * T * T, (i + 1) * T * T);
+    stats.entropy[i] = meanEntropy(p, T);
+    stats.previousToken[i] = previousTokenScore(p, T);
+    stats.firstToken[i] = firstTokenScore(p, T);
+    stats.local[i] = localScore(p, T);
+  }
+  return stats;
+}
+
+/** One HeadSummary per head from precomputed statistics (and induction scores when probed). */
+export function summariesFromStats(stats: HeadStats, L: number, H: number, induction: Float32Array | null): HeadSummary[] {
+  const out: HeadSummary[] = [];
+  for (let l = 0; l < L; l++) {
+    for (let h = 0; h < H; h++) {
+      const i = l * H + h;
+      out.push({
+        layer: l,
+        head: h,
+        entropy: stats.entropy[i] ?? 0,
+        previousToken: stats.previousToken[i] ?? 0,
+        firstToken: stats.firstToken[i] ?? 0,
+        local: stats.local[i] ?? 0,
+        induction: induction ? (induction[i] ?? 0) : null,
+      });
+    }
+  }
+  return out;
+}
+
 /** Summaries of every head from patterns laid out [L, H, T, T]. */
 export function summarizeHeads(
   patterns: Float32Array,
@@ -102,20 +149,5 @@ export function summarizeHeads(
   T: number,
   induction: Float32Array | null,
 ): HeadSummary[] {
-  const out: HeadSummary[] = [];
-  for (let l = 0; l < L; l++) {
-    for (let h = 0; h < H; h++) {
-      const p = patterns.subarray((l * H + h) * T * T, (l * H + h + 1) * T * T);
-      out.push({
-        layer: l,
-        head: h,
-        entropy: meanEntropy(p, T),
-        previousToken: previousTokenScore(p, T),
-        firstToken: firstTokenScore(p, T),
-        local: localScore(p, T),
-        induction: induction ? (induction[l * H + h] ?? 0) : null,
-      });
-    }
-  }
-  return out;
+  return summariesFromStats(headStatsFromPatterns(patterns, L, H, T), L, H, induction);
 }

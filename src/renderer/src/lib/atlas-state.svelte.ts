@@ -5,7 +5,7 @@
  */
 import type { Analysis, AtlasApi, Contribution, HeadDetail, InductionProbe, LibraryState, ModelInfo } from '../../../shared/api';
 import { STAGES, attentionWeights, headOffset, type Stage } from '../../../shared/attention-math';
-import { summarizeHeads, type HeadSummary } from '../../../shared/head-scores';
+import { summariesFromStats, type HeadSummary } from '../../../shared/head-scores';
 import { t } from '../i18n';
 import { visibleToken } from '../token-text';
 
@@ -68,6 +68,8 @@ export class AtlasState {
   libraryOpen = $state(false);
   private libraryTimer: ReturnType<typeof setTimeout> | null = null;
 
+  /** performance.now() when the current analysis arrived; the atlas reports arrival → pixels. */
+  analysisArrivedAt = 0;
   private latestAnalysis = 0;
   private latestDetail = 0;
   private latestContribution = 0;
@@ -134,8 +136,7 @@ export class AtlasState {
   summaries(): HeadSummary[] {
     const a = this.analysis;
     if (!a || a.tokens.length === 0) return [];
-    const n = a.tokens.length;
-    return summarizeHeads(a.pattern, a.model.nLayers, a.model.nHeads, n, this.induction?.scores ?? null);
+    return summariesFromStats(a.headStats, a.model.nLayers, a.model.nHeads, this.induction?.scores ?? null);
   }
 
   togglePin(ref: HeadRef): void {
@@ -181,6 +182,7 @@ export class AtlasState {
       if (id !== this.latestAnalysis) return; // a newer request was sent: its answer wins
       if (this.model?.id !== result.model.id) this.induction = null;
       this.model = result.model;
+      this.analysisArrivedAt = performance.now();
       this.analysis = result;
       this.error = null;
       this.layer = Math.min(this.layer, result.model.nLayers - 1);

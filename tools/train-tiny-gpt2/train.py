@@ -48,7 +48,10 @@ class Block(nn.Module):
         v = v.view(B, T, self.n_head, hd).transpose(1, 2)
         att = (q @ k.transpose(-2, -1)) / math.sqrt(hd)
         att = att.masked_fill(~self.mask[:T, :T], float("-inf"))
-        att = self.drop(F.softmax(att, dim=-1))
+        att = F.softmax(att, dim=-1)
+        if not self.training:
+            self.last_pattern = att  # read by attention_scores() to watch heads form
+        att = self.drop(att)
         y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
         return self.drop(self.c_proj(y))
 
@@ -58,8 +61,22 @@ class Block(nn.Module):
         return x + self.drop(self.mlp_proj(h))
 
 
+def sinusoid_positions(n_ctx, d, scale=0.02):
+    """The original Transformer's sinusoids as the *initial* value of the learned wpe (still a
+    plain trainable table, so the file is GPT-2 exactly). Position i+1 is a fixed rotation of
+    position i, so "attend to the previous token" is one linear map for W_Q/W_K to find; from
+    GPT-2's random N(0, 0.02) start a CPU-sized run never found it (attention stayed uniform).
+    Scaled to the same per-entry size as the token embeddings."""
+    pos = torch.arange(n_ctx, dtype=torch.float32)[:, None]
+    freq = torch.exp(-math.log(10000.0) * torch.arange(0, d, 2, dtype=torch.float32) / d)
+    pe = torch.zeros(n_ctx, d)
+    pe[:, 0::2] = torch.sin(pos * freq)
+    pe[:, 1::2] = torch.cos(pos * freq)
+    return pe * scale * math.sqrt(2.0)
+
+
 class GPT2(nn.Module):
-    def __init__(self, n_layer, n_head, d, n_ctx, dropout):
+    def __init__(self, n_layer, n_head, d, n_ctx, dropout, pos_init="normal"):
         super().__init__()
         self.wte = nn.Embedding(VOCAB, d)
         self.wpe = nn.Embedding(n_ctx, d)
@@ -71,6 +88,9 @@ class GPT2(nn.Module):
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight") or name.endswith("mlp_proj.weight"):
                 nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * n_layer))
+        if pos_init == "sinusoid":
+            with torch.no_grad():
+                self.wpe.weight.copy_(sinusoid_positions(n_ctx, d))
 
     @staticmethod
     def _init(m):
@@ -218,6 +238,26 @@ def batches(train, a, rng):
 
 
 @torch.no_grad()
+def attention_scores(model, data, n_ctx, windows=4):
+    """Per head, on held-out windows: previous-token score (mean attention from i to i-1, the
+    evaluation's definition) — printed during training to see whether structure is forming."""
+    model.eval()
+    scores = None
+    for w in range(windows):
+        s = w * n_ctx
+        x = torch.from_numpy(data[s : s + n_ctx].astype(np.int64))[None]
+        model(x)
+        per_layer = []
+        for b in model.h:
+            p = b.last_pattern[0]  # [H, T, T]
+            per_layer.append(torch.diagonal(p, offset=-1, dim1=1, dim2=2).mean(dim=1))
+        cur = torch.stack(per_layer)  # [L, H]
+        scores = cur if scores is None else scores + cur
+    model.train()
+    return (scores / windows).numpy()
+
+
+@torch.no_grad()
 def evaluate(model, data, n_ctx, max_windows=64):
     model.eval()
     losses = []
@@ -252,6 +292,12 @@ def main():
     ap.add_argument("--bf16", action="store_true",
                     help="bfloat16 autocast for the matmuls (1.8x faster on CPUs with avx512_bf16); "
                          "weights, optimizer state and the loss stay float32")
+    ap.add_argument("--pos-init", choices=["normal", "sinusoid"], default="normal",
+                    help="initial wpe: GPT-2's N(0, 0.02) or sinusoids (see sinusoid_positions)")
+    ap.add_argument("--attn-decay", type=float, default=0.1,
+                    help="weight decay on c_attn (W_Q, W_K, W_V); decay pulls the small early "
+                         "query/key weights back to zero while attention is still forming")
+    ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--resume", help="start from a model.safetensors this tool wrote (continue training)")
     a = ap.parse_args()
@@ -263,14 +309,17 @@ def main():
     held = np.fromfile(os.path.join(a.data, "heldout.u16"), dtype="<u2")
     os.makedirs(a.out, exist_ok=True)
 
-    model = GPT2(a.n_layer, a.n_head, a.d_model, a.n_ctx, a.dropout)
+    model = GPT2(a.n_layer, a.n_head, a.d_model, a.n_ctx, a.dropout, a.pos_init)
     if a.resume:
         load_hf_state_dict(model, a.resume)
         print(f"resumed from {a.resume}", flush=True)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    named = list(model.named_parameters())
+    decay = [p for n, p in named if p.dim() >= 2 and "c_attn" not in n and n != "wpe.weight"]
+    attn = [p for n, p in named if p.dim() >= 2 and "c_attn" in n]
+    no_decay = [p for n, p in named if p.dim() < 2 or n == "wpe.weight"]
     opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+        [{"params": decay, "weight_decay": 0.1}, {"params": attn, "weight_decay": a.attn_decay},
+         {"params": no_decay, "weight_decay": 0.0}],
         lr=a.lr, betas=(0.9, 0.95),
     )
     n_params = sum(p.numel() for p in model.parameters())
@@ -314,11 +363,15 @@ def main():
             log["steps"].append(step)
             log["train_loss"].append(ema)
             log["tokens"].append(step * a.batch * a.n_ctx)
-        if step % 250 == 0:
+        if step % a.eval_every == 0:
             hl = evaluate(model, held, a.n_ctx, 16)
+            prev = attention_scores(model, held, a.n_ctx)
+            best = np.unravel_index(int(np.argmax(prev)), prev.shape)
             log["eval_steps"].append(step)
             log["heldout_loss"].append(hl)
+            log.setdefault("best_prev_token", []).append(float(prev.max()))
             print(f"step {step} lr {lr:.2e} train {ema:.3f} held-out {hl:.3f} "
+                  f"prev-token best L{best[0]}H{best[1]} {prev.max():.3f} "
                   f"{time.time() - t0:.0f}s tok/s {step * a.batch * a.n_ctx / (time.time() - t0):.0f}", flush=True)
         if step % 1000 == 0:
             write_safetensors(os.path.join(a.out, "model.safetensors"), hf_state_dict(model), {"format": "pt"})

@@ -47,6 +47,7 @@ function synthetic(): Analysis {
       special: false,
     })),
     truncatedFrom: null,
+    drawn: T,
     dot,
     pattern,
     resultNorm: new Float32Array(L * T * H).fill(1),

@@ -15,11 +15,12 @@ import type {
   ModelInfo,
   TokenInfo,
 } from '../shared/api';
-import { headStatsFromPatterns, inductionScore } from '../shared/head-scores';
-import { EXTRA_OUTPUTS, TOP_K, hookNames } from '../shared/hooks';
+import { inductionScore } from '../shared/head-scores';
+import { TOP_K, hookNames } from '../shared/hooks';
 import { ensureBuilt } from './graph-cache';
 import { readModelMeta } from './model-meta';
 import { Gpt2Checkpoint, type Gpt2Config } from './gpt2-weights';
+import { AnalysisCache } from './incremental';
 import { ModelRuntime, type HostTensor } from './runtime';
 import { END_OF_TEXT_ID, Gpt2Tokenizer } from './tokenizer';
 
@@ -50,6 +51,10 @@ interface Loaded {
   /** Read on first use: the unembedding [vocab, d_model] and ln_f.weight, for logit effects. */
   unembed: { U: Float32Array; gamma: Float32Array } | null;
   induction: InductionProbe | null;
+  /** What the last analyses computed, so the next one runs only the changed positions. */
+  cache: AnalysisCache;
+  /** Zero-length past inputs: a plain full forward pass. */
+  emptyPast: Record<string, HostTensor>;
 }
 
 /** Random tokens repeated twice: enough sequences for a stable mean, short enough for any n_ctx. */
@@ -111,6 +116,7 @@ export class Engine {
       vocabSize: c.vocabSize,
     };
     await this.unload();
+    const shape = { nLayer: c.nLayer, nHead: c.nHead, dModel: c.dModel, nCtx: c.nCtx };
     this.loaded = {
       info,
       config: c,
@@ -121,6 +127,8 @@ export class Engine {
       dir,
       unembed: null,
       induction: null,
+      cache: new AnalysisCache(shape),
+      emptyPast: AnalysisCache.emptyPast(shape),
     };
     return info;
   }
@@ -166,7 +174,8 @@ export class Engine {
 
   /** Only the named outputs (the runtime then skips nothing, but copies only these). */
   async run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, HostTensor>> {
-    return this.model().runtime.run(ids, fetches);
+    const m = this.model();
+    return m.runtime.run(ids, fetches, m.emptyPast);
   }
 
   private async runCached(ids: readonly number[]): Promise<Record<string, HostTensor>> {
@@ -179,50 +188,31 @@ export class Engine {
 
   async analyze(req: AnalyzeRequest): Promise<Analysis> {
     const m = this.model();
-    const { nLayer: L, nHead: H } = m.config;
     const { ids, truncatedFrom } = this.tokenize(req);
-    const T = ids.length;
     const tokens = this.tokenInfos(ids, req.prependEndOfText);
-    const empty: Analysis = {
+    // Only the positions after the unchanged prefix run through the model (incremental.ts).
+    await m.cache.update(ids, (fresh, fetches, feeds) => m.runtime.run(fresh, fetches, feeds));
+    const c = m.cache.snapshot();
+    const strings = Array.from(c.topKIds, (id) => this.tokenizer.pieces([id])[0]?.display ?? '');
+    return {
       model: m.info,
       text: req.text,
       tokens,
       truncatedFrom,
-      dot: new Float32Array(0),
-      pattern: new Float32Array(0),
-      resultNorm: new Float32Array(0),
-      attnOutNorm: new Float32Array(0),
-      mlpOutNorm: new Float32Array(0),
-      topK: { k: TOP_K, ids: new Int32Array(0), probs: new Float32Array(0), strings: [] },
-      headStats: headStatsFromPatterns(new Float32Array(0), L, H, 0),
+      drawn: c.drawn,
+      dot: c.dot,
+      pattern: c.pattern,
+      resultNorm: c.resultNorm,
+      attnOutNorm: c.attnOutNorm,
+      mlpOutNorm: c.mlpOutNorm,
+      topK: { k: TOP_K, ids: c.topKIds, probs: c.topKProbs, strings },
+      headStats: c.headStats,
     };
-    if (T === 0) return empty;
-    const out = await this.runCached(ids);
-    const dot = new Float32Array(L * H * T * T);
-    const pattern = new Float32Array(L * H * T * T);
-    const resultNorm = new Float32Array(L * T * H);
-    const attnOutNorm = new Float32Array(L * T);
-    const mlpOutNorm = new Float32Array(L * T);
-    for (let l = 0; l < L; l++) {
-      const hk = hookNames(l);
-      dot.set(f32(out, hk.dot), l * H * T * T);
-      pattern.set(f32(out, hk.pattern), l * H * T * T);
-      resultNorm.set(f32(out, hk.resultNorm), l * T * H);
-      attnOutNorm.set(f32(out, hk.attnOutNorm), l * T);
-      mlpOutNorm.set(f32(out, hk.mlpOutNorm), l * T);
-    }
-    const topIds = Int32Array.from(i64(out, EXTRA_OUTPUTS.topKIds), (v) => Number(v));
-    const strings = Array.from(topIds, (id) => this.tokenizer.pieces([id])[0]?.display ?? '');
-    return {
-      ...empty,
-      dot,
-      pattern,
-      resultNorm,
-      attnOutNorm,
-      mlpOutNorm,
-      topK: { k: TOP_K, ids: topIds, probs: f32(out, EXTRA_OUTPUTS.topKProbs).slice(), strings },
-      headStats: headStatsFromPatterns(pattern, L, H, T),
-    };
+  }
+
+  /** Positions the last analyze ran through the model (the rest came from the cache). */
+  lastAnalyzeRunPositions(): number {
+    return this.model().cache.lastRunPositions;
   }
 
   private unembedding(m: Loaded): { U: Float32Array; gamma: Float32Array } {
@@ -317,7 +307,7 @@ export class Engine {
       const block = Array.from({ length: n }, () => 1000 + Math.floor(rand() * 40000));
       const ids = [END_OF_TEXT_ID, ...block, ...block];
       const T = ids.length;
-      const out = await m.runtime.run(ids, patterns);
+      const out = await m.runtime.run(ids, patterns, m.emptyPast);
       for (let l = 0; l < L; l++) {
         const p = f32(out, hookNames(l).pattern);
         for (let h = 0; h < H; h++) {
@@ -397,11 +387,5 @@ function extremes(values: Float32Array, n: number, largest: boolean): number[] {
 function f32(out: Record<string, HostTensor>, name: string): Float32Array {
   const t = out[name];
   if (!t || !(t.data instanceof Float32Array)) throw new Error(`missing float output ${name}`);
-  return t.data;
-}
-
-function i64(out: Record<string, HostTensor>, name: string): BigInt64Array {
-  const t = out[name];
-  if (!t || !(t.data instanceof BigInt64Array)) throw new Error(`missing int64 output ${name}`);
   return t.data;
 }

@@ -8,6 +8,13 @@
  *   hook_dot = q·kᵀ (unscaled, unmasked) → ÷√d_head → where(causal, ·, −∞) → softmax = hook_pattern
  *   hook_z = pattern @ v;  hook_result[h] = z[h] @ W_O[h];  hook_attn_out = Σ_h hook_result + b_O
  *
+ * Incremental runs: the graph also takes the keys and values of an unchanged prefix of P tokens
+ * (`past.{l}.key` / `.value`, hook_k / hook_v of those positions) and computes only the T_new
+ * tokens in input_ids, at positions P … P+T_new−1. Causal attention makes this exact: earlier
+ * positions never see later tokens. With P = 0 (empty past tensors) it is the plain forward pass.
+ * For the renderer it also reduces in the graph: per query row the four head statistics, and
+ * hook_dot / hook_pattern cut to the drawn DRAWN_TOKENS² square, so nothing T² leaves the graph.
+ *
  * The model proto is built with onnx-proto (protobufjs code generated from onnx.proto); weights
  * go to an external-data file beside it, so any model size stays far from protobuf's 2 GB cap.
  */
@@ -15,14 +22,14 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type { onnx as OnnxNs } from 'onnx-proto';
-import { hookNames, EXTRA_OUTPUTS, TOP_K } from '../shared/hooks';
+import { DRAWN_TOKENS, EXTRA_OUTPUTS, TOP_K, hookNames, incrementalNames } from '../shared/hooks';
 import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-weights';
 
 // onnx-proto is CommonJS whose exports Node's ESM loader cannot name statically.
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 2;
+export const BUILDER_VERSION = 3;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -177,6 +184,7 @@ export async function buildInstrumentedGraph(
   const data = new ExternalData(`${modelPath}.data`, onProgress, totalBytes);
   const g = new Graph(data);
   const outputs: OnnxNs.IValueInfoProto[] = [];
+  const pastInputs: OnnxNs.IValueInfoProto[] = [];
   const expose = (name: string, dims: (number | string)[], elemType: number = FLOAT): void => {
     outputs.push(valueInfo(name, dims, elemType));
   };
@@ -198,13 +206,32 @@ export async function buildInstrumentedGraph(
     g.constInt64('c_shape_2d', [2], [-1, D]);
     g.constInt64('c_shape_logits', [3], [1, -1, c.vocabSize]);
     g.constInt64('c_top_k', [1], [TOP_K]);
+    g.constInt64('c_i2', [], [2]);
+    g.constInt64('c_drawn', [], [DRAWN_TOKENS]);
+    g.constInt64('c_drawn_1d', [1], [DRAWN_TOKENS]);
+    g.constInt64('c_zeros2', [2], [0, 0]);
+    g.constInt64('c_axes23', [2], [2, 3]);
+    g.constInt64('c_axes3', [1], [3]);
+    g.constFloat('c_tiny', [], [1e-30]);
+    g.constInt64('c_key0_start', [1], [0]);
+    g.constInt64('c_key0_end', [1], [1]);
 
-    // Positions 0..T-1 and the causal mask (key position ≤ query position), shared by all layers.
+    // New positions P..P+T-1 (P = the past's length), all key positions 0..P+T-1, and the causal
+    // mask (key position ≤ query position), shared by all layers.
     const T = g.one('Gather', [g.one('Shape', ['input_ids']), 'c_i1'], { axis: 0 });
-    const pos = g.one('Range', ['c_i0', T, 'c_i1']);
+    const P = g.one('Gather', [g.one('Shape', [incrementalNames(0).pastKey]), 'c_i1'], { axis: 0 });
+    const total = g.one('Add', [P, T]);
+    const pos = g.one('Range', [P, total, 'c_i1']);
     const qPos = g.one('Unsqueeze', [pos, 'c_axes1']); // [T, 1]
-    const kPos = g.one('Unsqueeze', [pos, 'c_axes0']); // [1, T]
+    const kPos = g.one('Unsqueeze', [g.one('Range', ['c_i0', total, 'c_i1']), 'c_axes0']); // [1, P+T]
     const causal = g.one('LessOrEqual', [kPos, qPos]); // [T_q, T_k]
+    // Where each row statistic looks: key = query − 1, and keys within two before the query.
+    const prevKey = g.one('Cast', [g.one('Equal', [g.one('Add', [kPos, 'c_i1']), qPos])], { to: FLOAT });
+    const localKeys = g.one('Cast', [g.one('GreaterOrEqual', [g.one('Add', [kPos, 'c_i2']), qPos])], { to: FLOAT });
+    // The drawn square: new rows that fall before DRAWN_TOKENS, keys before DRAWN_TOKENS.
+    const drawnRows = g.one('Max', [g.one('Sub', ['c_drawn', P]), 'c_i0']);
+    const drawnEnds = g.one('Concat', [g.one('Unsqueeze', [drawnRows, 'c_axes0']), 'c_drawn_1d'], { axis: 0 });
+    const drawn = (x: string, out: string): string => g.one('Slice', [x, 'c_zeros2', drawnEnds, 'c_axes23'], {}, out);
 
     const wte = g.weight('wte.weight', [c.vocabSize, D], ckpt.read('wte.weight'));
     const wpe = g.weight('wpe.weight', [c.nCtx, D], ckpt.read('wpe.weight'));
@@ -236,16 +263,43 @@ export async function buildInstrumentedGraph(
       const q = headsOf(0, hk.q);
       const k = headsOf(1, hk.k);
       const v = headsOf(2, hk.v);
+      const inc = incrementalNames(l);
+      pastInputs.push(
+        valueInfo(inc.pastKey, [1, 'P', H, dh]),
+        valueInfo(inc.pastValue, [1, 'P', H, dh]),
+        valueInfo(inc.pastQueryDrawn, [1, 'P_q', H, dh]),
+      );
+      const kAll = g.one('Concat', [inc.pastKey, k], { axis: 1 }); // [1, P+T, H, dh]
+      const vAll = g.one('Concat', [inc.pastValue, v], { axis: 1 });
 
       const qh = g.one('Transpose', [q], { perm: [0, 2, 1, 3] }); // [1, H, T, dh]
-      const khT = g.one('Transpose', [k], { perm: [0, 2, 3, 1] }); // [1, H, dh, T]
-      const vh = g.one('Transpose', [v], { perm: [0, 2, 1, 3] }); // [1, H, T, dh]
+      const khT = g.one('Transpose', [kAll], { perm: [0, 2, 3, 1] }); // [1, H, dh, P+T]
+      const vh = g.one('Transpose', [vAll], { perm: [0, 2, 1, 3] }); // [1, H, P+T, dh]
       const dot = g.one('MatMul', [qh, khT], {}, hk.dot); // [1, H, T_q, T_k]
-      expose(hk.dot, [1, H, 'T', 'T']);
+      expose(hk.dot, [1, H, 'T', 'T_k']);
       const scaled = g.one('Div', [dot, 'c_sqrt_d_head']);
       const masked = g.one('Where', [causal, scaled, 'c_neg_inf']);
       const pattern = g.one('Softmax', [masked], { axis: -1 }, hk.pattern);
-      expose(hk.pattern, [1, H, 'T', 'T']);
+      expose(hk.pattern, [1, H, 'T', 'T_k']);
+
+      // hook_dot is unmasked, so the prefix's drawn query rows gain entries for the new keys.
+      const pastQh = g.one('Transpose', [inc.pastQueryDrawn], { perm: [0, 2, 1, 3] }); // [1, H, P_q, dh]
+      const newKhT = g.one('Transpose', [k], { perm: [0, 2, 3, 1] }); // [1, H, dh, T]
+      g.one('MatMul', [pastQh, newKhT], {}, inc.dotPastQueries);
+      expose(inc.dotPastQueries, [1, H, 'P_q', 'T']);
+      drawn(dot, inc.dotDrawn);
+      expose(inc.dotDrawn, [1, H, 'R', 'C']);
+      drawn(pattern, inc.patternDrawn);
+      expose(inc.patternDrawn, [1, H, 'R', 'C']);
+      // Per query row: entropy (masked weights are exactly 0, so max(p, tiny) only guards log 0),
+      // weight on the previous token, on the first token, and within two tokens back.
+      const rowSum = (x: string): string => g.one('ReduceSum', [x, 'c_axes3'], { keepdims: 1 });
+      const entropy = g.one('Neg', [rowSum(g.one('Mul', [pattern, g.one('Log', [g.one('Max', [pattern, 'c_tiny'])])]))]);
+      const prev = rowSum(g.one('Mul', [pattern, prevKey]));
+      const first = g.one('Slice', [pattern, 'c_key0_start', 'c_key0_end', 'c_axes3']); // key 0
+      const local = rowSum(g.one('Mul', [pattern, localKeys]));
+      g.one('Concat', [entropy, prev, first, local], { axis: 3 }, inc.rowStats);
+      expose(inc.rowStats, [1, H, 'T', 4]);
 
       const zh = g.one('MatMul', [pattern, vh]); // [1, H, T, dh]
       g.one('Transpose', [zh], { perm: [0, 2, 1, 3] }, hk.z); // [1, T, H, dh]
@@ -326,7 +380,7 @@ export async function buildInstrumentedGraph(
       name: 'gpt2_instrumented',
       node: g.nodes,
       initializer: g.initializers,
-      input: [valueInfo('input_ids', [1, 'T'], INT64)],
+      input: [valueInfo('input_ids', [1, 'T'], INT64), ...pastInputs],
       output: outputs,
     },
   });

@@ -30,14 +30,31 @@ export class ModelRuntime {
     return this.session;
   }
 
-  /** Runs token ids [T] and returns only the requested outputs. */
-  async run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, HostTensor>> {
-    const input = new ort.Tensor(
-      'int64',
-      BigInt64Array.from(ids, (i) => BigInt(i)),
-      [1, ids.length],
-    );
-    const out = await this.live().run({ input_ids: input }, [...fetches]);
+  get inputNames(): readonly string[] {
+    return this.live().inputNames;
+  }
+
+  /**
+   * Runs token ids [T] and returns only the requested outputs. `feeds` are the graph's other
+   * inputs (the past keys and values of an incremental run); the engine supplies them.
+   */
+  async run(
+    ids: readonly number[],
+    fetches: readonly string[],
+    feeds: Record<string, HostTensor> = {},
+  ): Promise<Record<string, HostTensor>> {
+    const inputs: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(ids, (i) => BigInt(i)),
+        [1, ids.length],
+      ),
+    };
+    for (const [name, t] of Object.entries(feeds)) {
+      inputs[name] =
+        t.data instanceof Float32Array ? new ort.Tensor('float32', t.data, t.dims) : new ort.Tensor('int64', t.data, t.dims);
+    }
+    const out = await this.live().run(inputs, [...fetches]);
     const result: Record<string, HostTensor> = {};
     for (const name of fetches) {
       const t = out[name];

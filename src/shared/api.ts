@@ -44,9 +44,11 @@ export interface Analysis {
   tokens: TokenInfo[];
   /** Tokens the text had before it was cut to the model's context, or null when nothing was cut. */
   truncatedFrom: number | null;
-  /** blocks.{l}.attn.hook_dot for all l: [L, H, T_q, T_k], raw q·k (unscaled, unmasked). */
+  /** Side of the dot / pattern squares: min(T, DRAWN_TOKENS) — the grids draw no more. */
+  drawn: number;
+  /** blocks.{l}.attn.hook_dot for all l, first `drawn` queries × keys: [L, H, drawn, drawn], raw q·k (unscaled, unmasked). */
   dot: Float32Array;
-  /** blocks.{l}.attn.hook_pattern for all l: [L, H, T_q, T_k]. */
+  /** blocks.{l}.attn.hook_pattern for all l, the same square: [L, H, drawn, drawn]. */
   pattern: Float32Array;
   /** ‖blocks.{l}.attn.hook_result[t, h]‖₂: [L, T, H]. */
   resultNorm: Float32Array;

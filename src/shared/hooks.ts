@@ -44,6 +44,35 @@ export function hookNames(layer: number): LayerHooks {
   };
 }
 
+/**
+ * Outputs and inputs of the incremental analysis, not TransformerLens hooks. The graph takes the
+ * keys and values of an unchanged prefix of P tokens and runs only the new ones (see
+ * graph-builder.ts); hook tensors then cover the new positions (hook_dot / hook_pattern: the new
+ * query rows against all P + T_new keys).
+ */
+export function incrementalNames(layer: number): {
+  pastKey: string; // input [1, P, H, d_head]: hook_k of the prefix
+  pastValue: string; // input [1, P, H, d_head]: hook_v of the prefix
+  pastQueryDrawn: string; // input [1, P_q, H, d_head]: hook_q of the prefix's drawn rows (P_q ≤ DRAWN_TOKENS)
+  dotPastQueries: string; // output [1, H, P_q, T_new]: those queries · the new keys (unscaled)
+  dotDrawn: string; // output [1, H, R, C]: hook_dot cut to the drawn square (rows P…, keys 0…)
+  patternDrawn: string; // output [1, H, R, C]: hook_pattern cut the same way
+  rowStats: string; // output [1, H, T_new, 4]: per new query row: entropy, prev-token, first-token, local ±2
+} {
+  return {
+    pastKey: `past.${layer}.key`,
+    pastValue: `past.${layer}.value`,
+    pastQueryDrawn: `past.${layer}.query_drawn`,
+    dotPastQueries: `blocks.${layer}.attn.dot_past_queries`,
+    dotDrawn: `blocks.${layer}.attn.dot_drawn`,
+    patternDrawn: `blocks.${layer}.attn.pattern_drawn`,
+    rowStats: `blocks.${layer}.attn.row_stats`,
+  };
+}
+
+/** The grids draw at most this many tokens; analyses ship dot and pattern for this square only. */
+export const DRAWN_TOKENS = 128;
+
 /** Number of next-token predictions the graph keeps per position. */
 export const TOP_K = 10;
 

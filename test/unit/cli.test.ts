@@ -72,7 +72,8 @@ describe('atlas command line', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(out)).toBe(true);
     expect(existsSync(`${out}.data`)).toBe(true);
-    expect(r.stderr).toMatch(/built 49 outputs/);
+    // 3 layers × (12 hooks + 3 norms + 4 incremental outputs) + hook_scale, logits, top-k ids and probs
+    expect(r.stderr).toMatch(/built 61 outputs/);
   });
 
   it('pull downloads from HF_ENDPOINT with progress on stderr and prints the model folder', async () => {

@@ -6,6 +6,7 @@
 import type { Analysis, AtlasApi, Contribution, HeadDetail, InductionProbe, LibraryState, ModelInfo } from '../../../shared/api';
 import { STAGES, attentionWeights, headOffset, type Stage } from '../../../shared/attention-math';
 import { summariesFromStats, type HeadSummary } from '../../../shared/head-scores';
+import { DRAWN_TOKENS } from '../../../shared/hooks';
 import { t } from '../i18n';
 import { visibleToken } from '../token-text';
 
@@ -14,7 +15,7 @@ const DEBOUNCE_MS = 120;
 /** Show the progress hint only for analyses slower than this. */
 const SLOW_MS = 300;
 /** The grid draws at most this many tokens; the notice says how many were kept. */
-export const GRID_MAX_TOKENS = 128;
+export const GRID_MAX_TOKENS = DRAWN_TOKENS; // the engine sends no more
 
 export type View = 'attention' | 'atlas' | 'contributions';
 export type AtlasOrder = 'layer' | 'previousToken' | 'firstToken' | 'local' | 'entropy' | 'induction';
@@ -108,7 +109,7 @@ export class AtlasState {
   private headSlice(all: Float32Array | undefined, layer = this.layer, head = this.head): Float32Array {
     const a = this.analysis;
     if (!a || !all || a.tokens.length === 0) return new Float32Array(0);
-    const n = a.tokens.length;
+    const n = a.drawn; // the engine sends the square of the first `drawn` tokens
     const T = this.T;
     const base = headOffset(layer, head, a.model.nHeads, n);
     if (T === n) return all.subarray(base, base + n * n);

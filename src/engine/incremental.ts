@@ -1,0 +1,233 @@
+/**
+ * Incremental analysis. With causal attention nothing about a position depends on later tokens,
+ * so when the text changes only the positions from the first changed token on need the model:
+ * this cache keeps what earlier runs computed (each layer's keys and values, the drawn square of
+ * hook_dot / hook_pattern, per-row head statistics, norms, top-k predictions) and runs the graph
+ * on the new token ids only, with the unchanged prefix's keys and values as its past inputs.
+ *
+ * One subtlety: hook_dot is unmasked, so the prefix's query rows also gain entries for the new
+ * keys; the graph returns those (dot_past_queries) for the drawn rows, the only ones kept.
+ */
+import { DRAWN_TOKENS, EXTRA_OUTPUTS, TOP_K, hookNames, incrementalNames } from '../shared/hooks';
+import type { HeadStats } from '../shared/head-scores';
+import type { HostTensor } from './runtime';
+
+export interface CacheShape {
+  nLayer: number;
+  nHead: number;
+  dModel: number;
+  nCtx: number;
+}
+
+/** Runs the graph: new token ids, the outputs wanted, and the past inputs. */
+export type StepRunner = (
+  ids: readonly number[],
+  fetches: readonly string[],
+  feeds: Record<string, HostTensor>,
+) => Promise<Record<string, HostTensor>>;
+
+/** What an analysis needs from the model for the cached ids, compacted to T (and the drawn square). */
+export interface CachedAnalysis {
+  /** Side of the dot / pattern squares: min(T, DRAWN_TOKENS). */
+  drawn: number;
+  dot: Float32Array; // [L, H, drawn, drawn]
+  pattern: Float32Array; // [L, H, drawn, drawn]
+  headStats: HeadStats;
+  resultNorm: Float32Array; // [L, T, H]
+  attnOutNorm: Float32Array; // [L, T]
+  mlpOutNorm: Float32Array; // [L, T]
+  topKIds: Int32Array; // [T, TOP_K]
+  topKProbs: Float32Array; // [T, TOP_K]
+}
+
+/** Index of each row statistic in row_stats' last axis. */
+const STAT = { entropy: 0, previousToken: 1, firstToken: 2, local: 3 } as const;
+
+/** Length of the longest common prefix. */
+export function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+export class AnalysisCache {
+  private ids: number[] = [];
+  private readonly keys: Float32Array[];
+  private readonly values: Float32Array[];
+  /** Queries of the drawn rows only: dot_past_queries needs nothing else. */
+  private readonly queries: Float32Array[];
+  private readonly dot: Float32Array; // [L, H, DRAWN, DRAWN]
+  private readonly pattern: Float32Array;
+  private readonly stats: Float32Array; // [L, H, nCtx, 4]
+  private readonly resultNorm: Float32Array; // [L, nCtx, H]
+  private readonly attnOutNorm: Float32Array; // [L, nCtx]
+  private readonly mlpOutNorm: Float32Array;
+  private readonly topKIds: Int32Array; // [nCtx, K]
+  private readonly topKProbs: Float32Array;
+  /** Positions the last update ran through the model (for tests and the benchmark). */
+  lastRunPositions = 0;
+
+  constructor(private readonly shape: CacheShape) {
+    const { nLayer: L, nHead: H, dModel: D, nCtx: N } = shape;
+    const layers = (size: number): Float32Array[] => Array.from({ length: L }, () => new Float32Array(size));
+    this.keys = layers(N * D);
+    this.values = layers(N * D);
+    this.queries = layers(DRAWN_TOKENS * D);
+    this.dot = new Float32Array(L * H * DRAWN_TOKENS * DRAWN_TOKENS);
+    this.pattern = new Float32Array(L * H * DRAWN_TOKENS * DRAWN_TOKENS);
+    this.stats = new Float32Array(L * H * N * 4);
+    this.resultNorm = new Float32Array(L * N * H);
+    this.attnOutNorm = new Float32Array(L * N);
+    this.mlpOutNorm = new Float32Array(L * N);
+    this.topKIds = new Int32Array(N * TOP_K);
+    this.topKProbs = new Float32Array(N * TOP_K);
+  }
+
+  /** Past inputs for a full run (P = 0): every other caller of the graph uses these. */
+  static emptyPast(shape: CacheShape): Record<string, HostTensor> {
+    const feeds: Record<string, HostTensor> = {};
+    const dims = [1, 0, shape.nHead, shape.dModel / shape.nHead];
+    for (let l = 0; l < shape.nLayer; l++) {
+      const n = incrementalNames(l);
+      for (const name of [n.pastKey, n.pastValue, n.pastQueryDrawn]) feeds[name] = { dims, data: new Float32Array(0) };
+    }
+    return feeds;
+  }
+
+  /** Brings the cache to `ids` (at most nCtx of them), running only what changed. */
+  async update(ids: readonly number[], run: StepRunner): Promise<void> {
+    const { nLayer: L, nHead: H, dModel: D, nCtx: N } = this.shape;
+    if (ids.length > N) throw new RangeError(`${ids.length} tokens exceed the context of ${N}`);
+    const P = commonPrefix(this.ids, ids);
+    const fresh = ids.slice(P);
+    this.lastRunPositions = fresh.length;
+    if (fresh.length === 0) {
+      this.ids = ids.slice(); // unchanged, or cut short: every kept row is still right
+      return;
+    }
+    const Tn = fresh.length;
+    const dh = D / H;
+    const Pq = P < DRAWN_TOKENS ? P : 0; // drawn prefix rows that gain new key columns
+    const feeds: Record<string, HostTensor> = {};
+    const fetches: string[] = [EXTRA_OUTPUTS.topKIds, EXTRA_OUTPUTS.topKProbs];
+    for (let l = 0; l < L; l++) {
+      const inc = incrementalNames(l);
+      const hk = hookNames(l);
+      feeds[inc.pastKey] = { dims: [1, P, H, dh], data: (this.keys[l] as Float32Array).subarray(0, P * D) };
+      feeds[inc.pastValue] = { dims: [1, P, H, dh], data: (this.values[l] as Float32Array).subarray(0, P * D) };
+      feeds[inc.pastQueryDrawn] = { dims: [1, Pq, H, dh], data: (this.queries[l] as Float32Array).subarray(0, Pq * D) };
+      fetches.push(hk.q, hk.k, hk.v, hk.resultNorm, hk.attnOutNorm, hk.mlpOutNorm, inc.rowStats);
+      if (P < DRAWN_TOKENS) fetches.push(inc.dotDrawn, inc.patternDrawn, inc.dotPastQueries);
+    }
+    // From here on the old state is being overwritten: forget it first, so a failed run leaves
+    // an empty cache rather than a half-updated one.
+    this.ids = [];
+    const out = await run(fresh, fetches, feeds);
+    const f = (name: string): Float32Array => {
+      const t = out[name];
+      if (!t || !(t.data instanceof Float32Array)) throw new Error(`missing float output ${name}`);
+      return t.data;
+    };
+    const C = Math.min(P + Tn, DRAWN_TOKENS); // drawn key columns now
+    const R = Math.max(0, Math.min(Tn, DRAWN_TOKENS - P)); // new rows inside the drawn square
+    for (let l = 0; l < L; l++) {
+      const inc = incrementalNames(l);
+      const hk = hookNames(l);
+      (this.keys[l] as Float32Array).set(f(hk.k), P * D);
+      (this.values[l] as Float32Array).set(f(hk.v), P * D);
+      if (R > 0) (this.queries[l] as Float32Array).set(f(hk.q).subarray(0, R * D), P * D);
+      this.resultNorm.set(f(hk.resultNorm), (l * N + P) * H);
+      this.attnOutNorm.set(f(hk.attnOutNorm), l * N + P);
+      this.mlpOutNorm.set(f(hk.mlpOutNorm), l * N + P);
+      const rows = f(inc.rowStats); // [H, Tn, 4]
+      for (let h = 0; h < H; h++) this.stats.set(rows.subarray(h * Tn * 4, (h + 1) * Tn * 4), ((l * H + h) * N + P) * 4);
+      if (P >= DRAWN_TOKENS) continue;
+      const dotNew = f(inc.dotDrawn); // [H, R, C]
+      const patNew = f(inc.patternDrawn);
+      const dotOld = f(inc.dotPastQueries); // [H, Pq, Tn]
+      const newCols = C - P;
+      for (let h = 0; h < H; h++) {
+        const base = (l * H + h) * DRAWN_TOKENS * DRAWN_TOKENS;
+        for (let r = 0; r < R; r++) {
+          const at = base + (P + r) * DRAWN_TOKENS;
+          this.dot.set(dotNew.subarray((h * R + r) * C, (h * R + r + 1) * C), at);
+          this.pattern.set(patNew.subarray((h * R + r) * C, (h * R + r + 1) * C), at);
+        }
+        for (let r = 0; r < Pq; r++) {
+          const src = (h * Pq + r) * Tn;
+          this.dot.set(dotOld.subarray(src, src + newCols), base + r * DRAWN_TOKENS + P);
+          // The prefix rows' weights on the new keys are masked: exactly 0 (never written otherwise).
+          this.pattern.fill(0, base + r * DRAWN_TOKENS + P, base + r * DRAWN_TOKENS + C);
+        }
+      }
+    }
+    const ids64 = out[EXTRA_OUTPUTS.topKIds]?.data;
+    if (!(ids64 instanceof BigInt64Array)) throw new Error(`missing int64 output ${EXTRA_OUTPUTS.topKIds}`);
+    for (let i = 0; i < ids64.length; i++) this.topKIds[P * TOP_K + i] = Number(ids64[i]);
+    this.topKProbs.set(f(EXTRA_OUTPUTS.topKProbs), P * TOP_K);
+    this.ids = ids.slice();
+  }
+
+  /** The cached analysis for the current ids, compacted (fresh arrays: safe to send and keep). */
+  snapshot(): CachedAnalysis {
+    const { nLayer: L, nHead: H, nCtx: N } = this.shape;
+    const T = this.ids.length;
+    const drawn = Math.min(T, DRAWN_TOKENS);
+    const dot = new Float32Array(L * H * drawn * drawn);
+    const pattern = new Float32Array(L * H * drawn * drawn);
+    for (let i = 0; i < L * H; i++) {
+      for (let r = 0; r < drawn; r++) {
+        const from = (i * DRAWN_TOKENS + r) * DRAWN_TOKENS;
+        dot.set(this.dot.subarray(from, from + drawn), (i * drawn + r) * drawn);
+        pattern.set(this.pattern.subarray(from, from + drawn), (i * drawn + r) * drawn);
+      }
+    }
+    const headStats: HeadStats = {
+      entropy: new Float32Array(L * H),
+      previousToken: new Float32Array(L * H),
+      firstToken: new Float32Array(L * H),
+      local: new Float32Array(L * H),
+    };
+    // Means over query rows, as head-scores.ts defines them: entropy and local over every row,
+    // previous- and first-token over rows ≥ 1 (row 0 has no choice).
+    for (let i = 0; i < L * H; i++) {
+      let entropy = 0;
+      let prev = 0;
+      let first = 0;
+      let local = 0;
+      for (let t = 0; t < T; t++) {
+        const o = (i * N + t) * 4;
+        entropy += this.stats[o + STAT.entropy] ?? 0;
+        local += this.stats[o + STAT.local] ?? 0;
+        if (t === 0) continue;
+        prev += this.stats[o + STAT.previousToken] ?? 0;
+        first += this.stats[o + STAT.firstToken] ?? 0;
+      }
+      headStats.entropy[i] = T ? entropy / T : 0;
+      headStats.local[i] = T ? local / T : 0;
+      headStats.previousToken[i] = T > 1 ? prev / (T - 1) : 0;
+      headStats.firstToken[i] = T > 1 ? first / (T - 1) : 0;
+    }
+    const perLayer = (src: Float32Array, width: number): Float32Array => {
+      const out = new Float32Array(L * T * width);
+      for (let l = 0; l < L; l++) out.set(src.subarray(l * N * width, (l * N + T) * width), l * T * width);
+      return out;
+    };
+    return {
+      drawn,
+      dot,
+      pattern,
+      headStats,
+      resultNorm: perLayer(this.resultNorm, H),
+      attnOutNorm: perLayer(this.attnOutNorm, 1),
+      mlpOutNorm: perLayer(this.mlpOutNorm, 1),
+      topKIds: this.topKIds.slice(0, T * TOP_K),
+      topKProbs: this.topKProbs.slice(0, T * TOP_K),
+    };
+  }
+
+  clear(): void {
+    this.ids = [];
+  }
+}

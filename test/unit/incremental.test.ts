@@ -1,0 +1,136 @@
+/**
+ * Incremental analysis must equal a full recompute: after every edit in a random sequence
+ * (appends, deletions, edits in the middle, a replaced text), engine.analyze — which runs only
+ * the positions after the unchanged prefix — is compared with a full forward pass of the new
+ * ids, cut the same way. The context (160) is longer than the drawn square (128), so edits on
+ * both sides of that edge are covered.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Analysis } from '../../src/shared/api';
+import { headStatsFromPatterns } from '../../src/shared/head-scores';
+import { DRAWN_TOKENS, EXTRA_OUTPUTS, TOP_K, hookNames } from '../../src/shared/hooks';
+import { commonPrefix } from '../../src/engine/incremental';
+import { randomEngine, type RandomEngine } from '../helpers/fixtures';
+import { rng } from '../helpers/random-model';
+
+const SPEC = { nLayer: 2, nHead: 3, dModel: 24, nCtx: 160, vocabSize: 50257, seed: 11 };
+/**
+ * ≤ 1e-5, relative above magnitude 1: raw q·k reaches ±40 on this random model, where one
+ * float32 step is 4e-6, and the prefix's matmuls are blocked differently in the two runs.
+ */
+const TOL = 1e-5;
+function maxScaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const ref = b[i] ?? 0;
+    m = Math.max(m, Math.abs((a[i] ?? 0) - ref) / Math.max(1, Math.abs(ref)));
+  }
+  return m;
+}
+const WORDS = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'far', 'away', 'then', 'it', 'slept', ','];
+
+/** Everything an analysis holds, from one full forward pass of `ids`. */
+async function fullReference(
+  m: RandomEngine,
+  ids: number[],
+): Promise<Omit<Analysis, 'model' | 'text' | 'tokens' | 'truncatedFrom'>> {
+  const { nLayer: L, nHead: H } = SPEC;
+  const T = ids.length;
+  const drawn = Math.min(T, DRAWN_TOKENS);
+  const out = await m.engine.runAll(ids);
+  const f = (name: string): Float32Array => out[name]?.data as Float32Array;
+  const dot = new Float32Array(L * H * drawn * drawn);
+  const pattern = new Float32Array(L * H * drawn * drawn);
+  const fullPattern = new Float32Array(L * H * T * T);
+  const resultNorm = new Float32Array(L * T * H);
+  const attnOutNorm = new Float32Array(L * T);
+  const mlpOutNorm = new Float32Array(L * T);
+  for (let l = 0; l < L; l++) {
+    const hk = hookNames(l);
+    fullPattern.set(f(hk.pattern), l * H * T * T);
+    for (let h = 0; h < H; h++) {
+      for (let q = 0; q < drawn; q++) {
+        const src = (h * T + q) * T;
+        const dst = ((l * H + h) * drawn + q) * drawn;
+        dot.set(f(hk.dot).subarray(src, src + drawn), dst);
+        pattern.set(f(hk.pattern).subarray(src, src + drawn), dst);
+      }
+    }
+    resultNorm.set(f(hk.resultNorm), l * T * H);
+    attnOutNorm.set(f(hk.attnOutNorm), l * T);
+    mlpOutNorm.set(f(hk.mlpOutNorm), l * T);
+  }
+  const topIds = out[EXTRA_OUTPUTS.topKIds]?.data as BigInt64Array;
+  return {
+    drawn,
+    dot,
+    pattern,
+    resultNorm,
+    attnOutNorm,
+    mlpOutNorm,
+    topK: { k: TOP_K, ids: Int32Array.from(topIds, Number), probs: f(EXTRA_OUTPUTS.topKProbs), strings: [] },
+    headStats: headStatsFromPatterns(fullPattern, L, H, T),
+  };
+}
+
+describe('incremental analysis', () => {
+  let m: RandomEngine;
+  beforeAll(async () => {
+    m = await randomEngine(SPEC);
+  });
+
+  it('equals a full recompute after every edit of a random sequence', async () => {
+    const rand = rng(99);
+    const pick = (): string => WORDS[Math.floor(rand() * WORDS.length)] ?? 'the';
+    let words = Array.from({ length: 20 }, pick);
+    const edits: { name: string; apply: () => void }[] = [
+      { name: 'append a word', apply: () => words.push(pick()) },
+      { name: 'append a character', apply: () => (words[words.length - 1] += 's') },
+      { name: 'delete the last word', apply: () => words.pop() },
+      { name: 'edit a middle word', apply: () => (words[Math.floor(rand() * words.length)] = pick()) },
+      { name: 'insert at the start', apply: () => words.unshift(pick()) },
+      { name: 'append many words', apply: () => (words = words.concat(Array.from({ length: 30 }, pick))) },
+      { name: 'cut to half', apply: () => (words = words.slice(0, Math.ceil(words.length / 2))) },
+    ];
+    let previous: number[] = [];
+    let sawBeyondDrawn = 0;
+    let sawPartialRun = 0;
+    for (let step = 0; step < 40; step++) {
+      const edit = step < 6 ? edits[5] : edits[Math.floor(rand() * edits.length)];
+      edit?.apply();
+      if (words.length > 150) words = words.slice(0, 150);
+      const text = words.join(' ');
+      const a = await m.engine.analyze({ text, prependEndOfText: false });
+      const ids = a.tokens.map((t) => t.id);
+      // It really was incremental: only the positions after the unchanged prefix ran.
+      expect(m.engine.lastAnalyzeRunPositions(), `${edit?.name} at step ${step}`).toBe(ids.length - commonPrefix(previous, ids));
+      if (commonPrefix(previous, ids) > 0 && commonPrefix(previous, ids) < ids.length) sawPartialRun++;
+      if (ids.length > DRAWN_TOKENS) sawBeyondDrawn++;
+      previous = ids;
+      const ref = await fullReference(m, ids);
+      const where = `${edit?.name} at step ${step} (T = ${ids.length})`;
+      expect(a.drawn, where).toBe(ref.drawn);
+      expect(maxScaledDiff(a.dot, ref.dot), `dot: ${where}`).toBeLessThanOrEqual(TOL);
+      expect(maxScaledDiff(a.pattern, ref.pattern), `pattern: ${where}`).toBeLessThanOrEqual(TOL);
+      expect(maxScaledDiff(a.resultNorm, ref.resultNorm), `result norm: ${where}`).toBeLessThanOrEqual(TOL);
+      expect(maxScaledDiff(a.attnOutNorm, ref.attnOutNorm), `attn norm: ${where}`).toBeLessThanOrEqual(TOL);
+      expect(maxScaledDiff(a.mlpOutNorm, ref.mlpOutNorm), `mlp norm: ${where}`).toBeLessThanOrEqual(TOL);
+      expect(maxScaledDiff(a.topK.probs, ref.topK.probs), `top-k: ${where}`).toBeLessThanOrEqual(TOL);
+      for (const key of ['entropy', 'previousToken', 'firstToken', 'local'] as const) {
+        expect(maxScaledDiff(a.headStats[key], ref.headStats[key]), `${key}: ${where}`).toBeLessThanOrEqual(TOL);
+      }
+    }
+    expect(sawBeyondDrawn).toBeGreaterThan(3);
+    expect(sawPartialRun).toBeGreaterThan(10);
+  });
+
+  it('runs nothing when the tokens did not change, and everything when the first token changed', async () => {
+    const text = 'the cat sat on the mat';
+    await m.engine.analyze({ text, prependEndOfText: false });
+    await m.engine.analyze({ text, prependEndOfText: false });
+    expect(m.engine.lastAnalyzeRunPositions()).toBe(0);
+    const a = await m.engine.analyze({ text, prependEndOfText: true }); // a new first token: all of it runs
+    expect(m.engine.lastAnalyzeRunPositions()).toBe(a.tokens.length);
+  });
+});

@@ -16,11 +16,11 @@ import type {
   TokenInfo,
 } from '../shared/api';
 import { inductionScore } from '../shared/head-scores';
-import { TOP_K, hookNames } from '../shared/hooks';
+import { DRAWN_TOKENS, TOP_K, incrementalNames } from '../shared/hooks';
 import { ensureBuilt } from './graph-cache';
 import { readModelMeta } from './model-meta';
 import { Gpt2Checkpoint, type Gpt2Config } from './gpt2-weights';
-import { AnalysisCache } from './incremental';
+import { AnalysisCache, type RowHook } from './incremental';
 import { ModelRuntime, type HostTensor } from './runtime';
 import { END_OF_TEXT_ID, Gpt2Tokenizer } from './tokenizer';
 
@@ -41,7 +41,11 @@ export interface LoadStats {
 interface Loaded {
   info: ModelInfo;
   config: Gpt2Config;
+  /** The lean analysis graph's session (graph-builder.ts), used by everything the UI asks. */
   runtime: ModelRuntime;
+  /** The all-hooks graph's session, created on first use (exports, the command line). */
+  full: ModelRuntime | null;
+  fullModelPath: string;
   stats: LoadStats;
   /** attn.c_proj.weight per layer, [H·d_head, d_model] = W_O as [H, d_head, d_model]. */
   wO: Float32Array[];
@@ -70,8 +74,6 @@ export interface EngineOptions {
 export class Engine {
   readonly tokenizer = new Gpt2Tokenizer();
   private loaded: Loaded | null = null;
-  /** The last full run, so head details for the same text need no second forward pass. */
-  private lastRun: { key: string; tensors: Record<string, HostTensor> } | null = null;
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -101,7 +103,7 @@ export class Engine {
       );
     }
     const t0 = performance.now();
-    const runtime = await ModelRuntime.create(built.modelPath);
+    const runtime = await ModelRuntime.create(built.analysisModelPath);
     const sessionMs = performance.now() - t0;
     const meta = readModelMeta(dir);
     const info: ModelInfo = {
@@ -121,6 +123,8 @@ export class Engine {
       info,
       config: c,
       runtime,
+      full: null,
+      fullModelPath: built.modelPath,
       stats: { buildMs: built.buildMs, fromCache: built.fromCache, sessionMs, modelPath: built.modelPath },
       wO,
       bO,
@@ -136,8 +140,8 @@ export class Engine {
   async unload(): Promise<void> {
     const l = this.loaded;
     this.loaded = null;
-    this.lastRun = null;
     await l?.runtime.dispose();
+    await l?.full?.dispose();
   }
 
   private model(): Loaded {
@@ -167,23 +171,28 @@ export class Engine {
     }));
   }
 
-  /** Every output the graph exposes, for the command line and exports. */
+  /** Every hook the full graph exposes, for the command line and exports. */
   async runAll(ids: readonly number[]): Promise<Record<string, HostTensor>> {
-    return this.run(ids, this.model().runtime.outputNames);
+    return this.run(ids, (await this.fullRuntime()).outputNames);
   }
 
-  /** Only the named outputs (the runtime then skips nothing, but copies only these). */
+  /** Named outputs of the full graph (a plain forward pass of `ids`). */
   async run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, HostTensor>> {
     const m = this.model();
-    return m.runtime.run(ids, fetches, m.emptyPast);
+    return (await this.fullRuntime()).run(ids, fetches, m.emptyPast);
   }
 
-  private async runCached(ids: readonly number[]): Promise<Record<string, HostTensor>> {
-    const key = ids.join(',');
-    if (this.lastRun?.key === key) return this.lastRun.tensors;
-    const tensors = await this.runAll(ids);
-    this.lastRun = { key, tensors };
-    return tensors;
+  private async fullRuntime(): Promise<ModelRuntime> {
+    const m = this.model();
+    m.full ??= await ModelRuntime.create(m.fullModelPath);
+    return m.full;
+  }
+
+  /** Brings the incremental cache to `ids` (running only what changed) and returns it. */
+  private async cached(ids: readonly number[]): Promise<AnalysisCache> {
+    const m = this.model();
+    await m.cache.update(ids, (fresh, fetches, feeds) => m.runtime.run(fresh, fetches, feeds));
+    return m.cache;
   }
 
   async analyze(req: AnalyzeRequest): Promise<Analysis> {
@@ -191,8 +200,7 @@ export class Engine {
     const { ids, truncatedFrom } = this.tokenize(req);
     const tokens = this.tokenInfos(ids, req.prependEndOfText);
     // Only the positions after the unchanged prefix run through the model (incremental.ts).
-    await m.cache.update(ids, (fresh, fetches, feeds) => m.runtime.run(fresh, fetches, feeds));
-    const c = m.cache.snapshot();
+    const c = (await this.cached(ids)).snapshot();
     const strings = Array.from(c.topKIds, (id) => this.tokenizer.pieces([id])[0]?.display ?? '');
     return {
       model: m.info,
@@ -260,11 +268,13 @@ export class Engine {
     const { ids } = this.tokenize(req);
     const T = ids.length;
     if (req.token >= T) throw new AtlasError(`token ${req.token} is outside this text (${T} tokens)`);
-    const out = await this.runCached(ids);
-    const hk = hookNames(req.layer);
-    const result = f32(out, hk.result);
-    const headResults = result.slice(req.token * H * D, (req.token + 1) * H * D);
-    const sigma = f32(out, 'ln_final.hook_scale')[req.token] ?? 1;
+    const cache = await this.cached(ids);
+    const dh = D / H;
+    // hook_result of every head at this token: z[token, h] @ W_O[h].
+    const z = cache.rows('z', req.layer).subarray(req.token * D, (req.token + 1) * D);
+    const headResults = new Float32Array(H * D);
+    for (let h = 0; h < H; h++) headResults.set(headTimesWO(z.subarray(h * dh, (h + 1) * dh), m.wO[req.layer], h, D), h * D);
+    const sigma = cache.finalScale()[req.token] ?? 1;
     const effects = this.logitEffects(headResults.subarray(req.head * D, (req.head + 1) * D), sigma);
     const pick = (idx: number[]): LogitEffects => ({
       ids: Int32Array.from(idx),
@@ -278,8 +288,8 @@ export class Engine {
       T,
       dModel: D,
       nHeads: H,
-      residPre: f32(out, hk.residPre).slice(),
-      residMid: f32(out, hk.residMid).slice(),
+      residPre: cache.rows('residPre', req.layer),
+      residMid: cache.rows('residMid', req.layer),
       headResults,
       attnBias: (m.bO[req.layer] ?? new Float32Array(D)).slice(),
       raises: pick(extremes(effects, LOGIT_TOP, true)),
@@ -295,21 +305,22 @@ export class Engine {
     const m = this.model();
     if (m.induction) return m.induction;
     const { nLayer: L, nHead: H } = m.config;
-    const n = Math.min(PROBE_BLOCK, Math.floor((m.config.nCtx - 1) / 2));
+    // 2n + 1 tokens: within the context and within the drawn square the analysis graph returns.
+    const n = Math.min(PROBE_BLOCK, Math.floor((Math.min(m.config.nCtx, DRAWN_TOKENS) - 1) / 2));
     let seed = 2022;
     const rand = (): number => {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
       return seed / 4294967296;
     };
     const scores = new Float32Array(L * H);
-    const patterns = Array.from({ length: L }, (_, l) => hookNames(l).pattern);
+    const patterns = Array.from({ length: L }, (_, l) => incrementalNames(l).patternDrawn);
     for (let s = 0; s < PROBE_SEQUENCES; s++) {
       const block = Array.from({ length: n }, () => 1000 + Math.floor(rand() * 40000));
       const ids = [END_OF_TEXT_ID, ...block, ...block];
       const T = ids.length;
       const out = await m.runtime.run(ids, patterns, m.emptyPast);
       for (let l = 0; l < L; l++) {
-        const p = f32(out, hookNames(l).pattern);
+        const p = f32(out, incrementalNames(l).patternDrawn); // [H, T, T]: T ≤ DRAWN_TOKENS
         for (let h = 0; h < H; h++) {
           scores[l * H + h] =
             (scores[l * H + h] ?? 0) + inductionScore(p.subarray(h * T * T, (h + 1) * T * T), T, n, 1) / PROBE_SEQUENCES;
@@ -329,24 +340,22 @@ export class Engine {
     const dh = D / H;
     const { ids } = this.tokenize(req);
     const T = ids.length;
-    const out = T ? await this.runCached(ids) : {};
-    const hk = hookNames(req.layer);
-    /** Column block `head` of a [T, H, width] tensor, as [T, width]. */
-    const headSlice = (name: string, width: number): Float32Array => {
-      const src = T ? f32(out, name) : new Float32Array(0);
-      const dst = new Float32Array(T * width);
-      for (let t = 0; t < T; t++) dst.set(src.subarray((t * H + req.head) * width, (t * H + req.head + 1) * width), t * width);
+    const cache = await this.cached(ids);
+    /** Head `head`'s block of a [T, H, d_head] hook, as [T, d_head]. */
+    const headSlice = (which: RowHook): Float32Array => {
+      const src = cache.rows(which, req.layer);
+      const dst = new Float32Array(T * dh);
+      for (let t = 0; t < T; t++) dst.set(src.subarray((t * H + req.head) * dh, (t * H + req.head + 1) * dh), t * dh);
       return dst;
     };
-    const v = headSlice(hk.v, dh);
-    const wO = m.wO[req.layer] ?? new Float32Array(0);
+    const v = headSlice('v');
+    const z = headSlice('z');
+    const wO = m.wO[req.layer];
     const vO = new Float32Array(T * D);
+    const result = new Float32Array(T * D);
     for (let t = 0; t < T; t++) {
-      for (let i = 0; i < dh; i++) {
-        const vi = v[t * dh + i] ?? 0;
-        const row = (req.head * dh + i) * D;
-        for (let o = 0; o < D; o++) vO[t * D + o] = (vO[t * D + o] ?? 0) + vi * (wO[row + o] ?? 0);
-      }
+      vO.set(headTimesWO(v.subarray(t * dh, (t + 1) * dh), wO, req.head, D), t * D);
+      result.set(headTimesWO(z.subarray(t * dh, (t + 1) * dh), wO, req.head, D), t * D);
     }
     return {
       layer: req.layer,
@@ -354,15 +363,31 @@ export class Engine {
       T,
       dHead: dh,
       dModel: D,
-      q: headSlice(hk.q, dh),
-      k: headSlice(hk.k, dh),
+      q: headSlice('q'),
+      k: headSlice('k'),
       v,
-      z: headSlice(hk.z, dh),
-      result: headSlice(hk.result, D),
+      z,
+      result,
       vO,
-      residPre: T ? f32(out, hk.residPre).slice() : new Float32Array(0),
+      residPre: cache.rows('residPre', req.layer),
     };
   }
+}
+
+/**
+ * x [d_head] through head h's slice of W_O (c_proj.weight, [H·d_head, d_model]): x @ W_O[h].
+ * With x = z this is the head's hook_result (no bias); with x = v, what that value would write.
+ */
+function headTimesWO(x: Float32Array, wO: Float32Array | undefined, h: number, D: number): Float32Array {
+  const out = new Float32Array(D);
+  if (!wO) return out;
+  const dh = x.length;
+  for (let i = 0; i < dh; i++) {
+    const xi = x[i] ?? 0;
+    const row = (h * dh + i) * D;
+    for (let o = 0; o < D; o++) out[o] = (out[o] ?? 0) + xi * (wO[row + o] ?? 0);
+  }
+  return out;
 }
 
 /** Indices of the `n` largest (or smallest) values. */

@@ -22,14 +22,14 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type { onnx as OnnxNs } from 'onnx-proto';
-import { DRAWN_TOKENS, EXTRA_OUTPUTS, TOP_K, hookNames, incrementalNames } from '../shared/hooks';
+import { DRAWN_TOKENS, EXTRA_OUTPUTS, TOP_K, analysisOutputNames, hookNames, incrementalNames } from '../shared/hooks';
 import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-weights';
 
 // onnx-proto is CommonJS whose exports Node's ESM loader cannot name statically.
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 3;
+export const BUILDER_VERSION = 5;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -157,9 +157,56 @@ function valueInfo(name: string, dims: (number | string)[], elemType: number = F
 }
 
 export interface BuildResult {
+  /** Every hook (exports, the command line, tests). */
   modelPath: string;
+  /** The same weights, only what an analysis fetches (analysisOutputNames): see below. */
+  analysisModelPath: string;
   dataPath: string;
   outputs: string[];
+}
+
+/**
+ * Why two graphs: onnxruntime computes every node and keeps every graph output alive for the
+ * whole run, fetched or not. With all hooks exposed GPT-2 small at T = 1024 held 1.2 GB of
+ * hook_dot / hook_pattern and ran 5–6 s even when only the top-k was fetched. The analysis
+ * graph exposes only per-position tensors and reductions, so the T² intermediates are freed
+ * layer by layer. Both protos point into one external-data file: the weights are written once.
+ */
+export function analysisModelPathFor(modelPath: string): string {
+  return modelPath.replace(/\.onnx$/, '') + '.analysis.onnx';
+}
+
+/** Nodes needed for `outputs` (walking back from them), in the original order. */
+function reachable(nodes: OnnxNs.INodeProto[], outputs: string[]): OnnxNs.INodeProto[] {
+  const producer = new Map<string, OnnxNs.INodeProto>();
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const keep = new Set<OnnxNs.INodeProto>();
+  const stack = [...outputs];
+  while (stack.length) {
+    const node = producer.get(stack.pop() ?? '');
+    if (!node || keep.has(node)) continue;
+    keep.add(node);
+    stack.push(...(node.input ?? []));
+  }
+  return nodes.filter((n) => keep.has(n));
+}
+
+function writeModel(path: string, graph: OnnxNs.IGraphProto): void {
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'attention-atlas',
+    producerVersion: String(BUILDER_VERSION),
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph,
+  });
+  const bytes = onnx.ModelProto.encode(model).finish();
+  const fd = openSync(path, 'w');
+  try {
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -212,7 +259,9 @@ export async function buildInstrumentedGraph(
     g.constInt64('c_zeros2', [2], [0, 0]);
     g.constInt64('c_axes23', [2], [2, 3]);
     g.constInt64('c_axes3', [1], [3]);
+    g.constInt64('c_axes_last', [1], [-1]);
     g.constFloat('c_tiny', [], [1e-30]);
+    g.constFloat('c_zero', [], [0]);
     g.constInt64('c_key0_start', [1], [0]);
     g.constInt64('c_key0_end', [1], [1]);
 
@@ -342,7 +391,16 @@ export async function buildInstrumentedGraph(
       expose(hk.mlpOut, [1, 'T', D]);
       g.one('ReduceL2', [mlpOut], { axes: [2], keepdims: 0 }, hk.mlpOutNorm);
       expose(hk.mlpOutNorm, [1, 'T']);
-      resid = g.one('Add', [mid, mlpOut], {}, hk.residPost);
+      // A scheduling edge, exactly zero: ONNX has no control dependencies, and onnxruntime's
+      // default order ran every layer's statistics and drawn-square branch after the LAST layer,
+      // keeping all twelve [H, T, T] patterns alive (GPT-2 small, T = 1024: +1.3 GB peak). Adding
+      // 0 · Σ(branch outputs) makes layer l+1 wait for layer l's branch; the sums are finite,
+      // so x + 0·s = x exactly.
+      const branchSum = [inc.rowStats, inc.dotDrawn, inc.patternDrawn, inc.dotPastQueries]
+        .map((name) => g.one('ReduceSum', [name], { keepdims: 0 }))
+        .reduce((a, b) => g.one('Add', [a, b]));
+      const post = g.one('Add', [mid, mlpOut]);
+      resid = g.one('Add', [post, g.one('Mul', [branchSum, 'c_zero'])], {}, hk.residPost);
       expose(hk.residPost, [1, 'T', D]);
     }
 
@@ -363,34 +421,41 @@ export async function buildInstrumentedGraph(
     const logits = g.one('Reshape', [logits2d, 'c_shape_logits'], {}, 'logits');
     expose('logits', [1, 'T', c.vocabSize]);
     // Next-token predictions reduced in the graph: nobody needs vocab-wide probabilities shipped.
-    const probs = g.one('Softmax', [logits], { axis: -1 });
-    g.op('TopK', [probs, 'c_top_k'], { axis: -1, largest: 1, sorted: 1 }, [EXTRA_OUTPUTS.topKProbs, EXTRA_OUTPUTS.topKIds]);
+    // Top-k of the logits, then p = exp(logit − logsumexp): no vocab-wide probability tensor.
+    g.op('TopK', [logits, 'c_top_k'], { axis: -1, largest: 1, sorted: 1 }, ['top_k_logits', EXTRA_OUTPUTS.topKIds]);
+    // logsumexp with the maximum taken out first (as softmax does), for float32 accuracy.
+    const maxLogit = g.one('ReduceMax', [logits], { axes: [-1], keepdims: 1 });
+    const shifted = g.one('Exp', [g.one('Sub', [logits, maxLogit])]);
+    const logSumExp = g.one('Add', [g.one('Log', [g.one('ReduceSum', [shifted, 'c_axes_last'], { keepdims: 1 })]), maxLogit]);
+    g.one('Exp', [g.one('Sub', ['top_k_logits', logSumExp])], {}, EXTRA_OUTPUTS.topKProbs);
     expose(EXTRA_OUTPUTS.topKProbs, [1, 'T', TOP_K]);
     expose(EXTRA_OUTPUTS.topKIds, [1, 'T', TOP_K], INT64);
   } finally {
     data.close();
   }
 
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'attention-atlas',
-    producerVersion: String(BUILDER_VERSION),
-    opsetImport: [{ domain: '', version: OPSET }],
-    graph: {
-      name: 'gpt2_instrumented',
-      node: g.nodes,
-      initializer: g.initializers,
-      input: [valueInfo('input_ids', [1, 'T'], INT64), ...pastInputs],
-      output: outputs,
-    },
+  const inputs = [valueInfo('input_ids', [1, 'T'], INT64), ...pastInputs];
+  writeModel(modelPath, {
+    name: 'gpt2_instrumented',
+    node: g.nodes,
+    initializer: g.initializers,
+    input: inputs,
+    output: outputs,
   });
-  const bytes = onnx.ModelProto.encode(model).finish();
-  const fd = openSync(modelPath, 'w');
-  try {
-    let done = 0;
-    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-  } finally {
-    closeSync(fd);
-  }
-  return { modelPath, dataPath: `${modelPath}.data`, outputs: outputs.map((o) => o.name ?? '') };
+  const lean = new Set(analysisOutputNames(c.nLayer));
+  const leanOutputs = outputs.filter((o) => lean.has(o.name ?? ''));
+  const leanNodes = reachable(
+    g.nodes,
+    leanOutputs.map((o) => o.name ?? ''),
+  );
+  const used = new Set(leanNodes.flatMap((n) => n.input ?? []));
+  const analysisModelPath = analysisModelPathFor(modelPath);
+  writeModel(analysisModelPath, {
+    name: 'gpt2_instrumented_analysis',
+    node: leanNodes,
+    initializer: g.initializers.filter((t) => used.has(t.name ?? '')),
+    input: inputs,
+    output: leanOutputs,
+  });
+  return { modelPath, analysisModelPath, dataPath: `${modelPath}.data`, outputs: outputs.map((o) => o.name ?? '') };
 }

@@ -6,11 +6,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILDER_VERSION, buildInstrumentedGraph } from './graph-builder';
+import { BUILDER_VERSION, analysisModelPathFor, buildInstrumentedGraph } from './graph-builder';
 import { hashFile, type Gpt2Checkpoint } from './gpt2-weights';
 
 export interface CachedGraph {
+  /** The graph with every hook. */
   modelPath: string;
+  /** The lean graph analyses run (graph-builder.ts says why there are two). */
+  analysisModelPath: string;
   key: string;
   /** False when this call built it. */
   fromCache: boolean;
@@ -62,8 +65,9 @@ export async function ensureBuilt(
   const key = await cacheKey(ckpt);
   const dir = join(cacheRoot, `${key}-v${BUILDER_VERSION}`);
   const modelPath = join(dir, 'model.onnx');
-  if (existsSync(join(dir, DONE_MARKER)) && existsSync(modelPath)) {
-    return { modelPath, key, fromCache: true, buildMs: 0 };
+  const analysisModelPath = analysisModelPathFor(modelPath);
+  if (existsSync(join(dir, DONE_MARKER)) && existsSync(modelPath) && existsSync(analysisModelPath)) {
+    return { modelPath, analysisModelPath, key, fromCache: true, buildMs: 0 };
   }
   mkdirSync(cacheRoot, { recursive: true });
   const tmp = join(cacheRoot, `.build-${key}-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -84,7 +88,7 @@ export async function ensureBuilt(
       if (!existsSync(join(dir, DONE_MARKER))) throw e;
       rmSync(tmp, { recursive: true, force: true });
     }
-    return { modelPath, key, fromCache: false, buildMs };
+    return { modelPath, analysisModelPath, key, fromCache: false, buildMs };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

@@ -40,6 +40,12 @@ export interface CachedAnalysis {
   topKProbs: Float32Array; // [T, TOP_K]
 }
 
+/** Per-position hooks, [1, T, ·] in the graph, kept for every layer (head details and
+ *  contributions read them; k and v are the next run's past). */
+export const ROW_HOOKS = ['q', 'k', 'v', 'z', 'residPre', 'residMid'] as const;
+export type RowHook = (typeof ROW_HOOKS)[number];
+const LN_SCALE = 'ln_final.hook_scale';
+
 /** Index of each row statistic in row_stats' last axis. */
 const STAT = { entropy: 0, previousToken: 1, firstToken: 2, local: 3 } as const;
 
@@ -51,12 +57,24 @@ export function commonPrefix(a: readonly number[], b: readonly number[]): number
   return i;
 }
 
+/** The outputs an analysis step fetches when the unchanged prefix is P tokens long. */
+export function analysisFetches(nLayer: number, P: number): string[] {
+  const fetches: string[] = [EXTRA_OUTPUTS.topKIds, EXTRA_OUTPUTS.topKProbs, LN_SCALE];
+  for (let l = 0; l < nLayer; l++) {
+    const inc = incrementalNames(l);
+    const hk = hookNames(l);
+    fetches.push(...ROW_HOOKS.map((which) => hk[which]), hk.resultNorm, hk.attnOutNorm, hk.mlpOutNorm, inc.rowStats);
+    // Past the drawn square nothing drawn changes: its rows and columns are all before P.
+    if (P < DRAWN_TOKENS) fetches.push(inc.dotDrawn, inc.patternDrawn, inc.dotPastQueries);
+  }
+  return fetches;
+}
+
 export class AnalysisCache {
   private ids: number[] = [];
-  private readonly keys: Float32Array[];
-  private readonly values: Float32Array[];
-  /** Queries of the drawn rows only: dot_past_queries needs nothing else. */
-  private readonly queries: Float32Array[];
+  /** Per layer, [nCtx, width] rows of each per-position hook (width d_model). */
+  private readonly rowHooks: Record<RowHook, Float32Array[]>;
+  private readonly lnScale: Float32Array; // [nCtx]
   private readonly dot: Float32Array; // [L, H, DRAWN, DRAWN]
   private readonly pattern: Float32Array;
   private readonly stats: Float32Array; // [L, H, nCtx, 4]
@@ -71,9 +89,15 @@ export class AnalysisCache {
   constructor(private readonly shape: CacheShape) {
     const { nLayer: L, nHead: H, dModel: D, nCtx: N } = shape;
     const layers = (size: number): Float32Array[] => Array.from({ length: L }, () => new Float32Array(size));
-    this.keys = layers(N * D);
-    this.values = layers(N * D);
-    this.queries = layers(DRAWN_TOKENS * D);
+    this.rowHooks = {
+      q: layers(N * D),
+      k: layers(N * D),
+      v: layers(N * D),
+      z: layers(N * D),
+      residPre: layers(N * D),
+      residMid: layers(N * D),
+    };
+    this.lnScale = new Float32Array(N);
     this.dot = new Float32Array(L * H * DRAWN_TOKENS * DRAWN_TOKENS);
     this.pattern = new Float32Array(L * H * DRAWN_TOKENS * DRAWN_TOKENS);
     this.stats = new Float32Array(L * H * N * 4);
@@ -110,16 +134,13 @@ export class AnalysisCache {
     const dh = D / H;
     const Pq = P < DRAWN_TOKENS ? P : 0; // drawn prefix rows that gain new key columns
     const feeds: Record<string, HostTensor> = {};
-    const fetches: string[] = [EXTRA_OUTPUTS.topKIds, EXTRA_OUTPUTS.topKProbs];
     for (let l = 0; l < L; l++) {
       const inc = incrementalNames(l);
-      const hk = hookNames(l);
-      feeds[inc.pastKey] = { dims: [1, P, H, dh], data: (this.keys[l] as Float32Array).subarray(0, P * D) };
-      feeds[inc.pastValue] = { dims: [1, P, H, dh], data: (this.values[l] as Float32Array).subarray(0, P * D) };
-      feeds[inc.pastQueryDrawn] = { dims: [1, Pq, H, dh], data: (this.queries[l] as Float32Array).subarray(0, Pq * D) };
-      fetches.push(hk.q, hk.k, hk.v, hk.resultNorm, hk.attnOutNorm, hk.mlpOutNorm, inc.rowStats);
-      if (P < DRAWN_TOKENS) fetches.push(inc.dotDrawn, inc.patternDrawn, inc.dotPastQueries);
+      feeds[inc.pastKey] = { dims: [1, P, H, dh], data: this.layerRows('k', l).subarray(0, P * D) };
+      feeds[inc.pastValue] = { dims: [1, P, H, dh], data: this.layerRows('v', l).subarray(0, P * D) };
+      feeds[inc.pastQueryDrawn] = { dims: [1, Pq, H, dh], data: this.layerRows('q', l).subarray(0, Pq * D) };
     }
+    const fetches = analysisFetches(L, P);
     // From here on the old state is being overwritten: forget it first, so a failed run leaves
     // an empty cache rather than a half-updated one.
     this.ids = [];
@@ -134,9 +155,7 @@ export class AnalysisCache {
     for (let l = 0; l < L; l++) {
       const inc = incrementalNames(l);
       const hk = hookNames(l);
-      (this.keys[l] as Float32Array).set(f(hk.k), P * D);
-      (this.values[l] as Float32Array).set(f(hk.v), P * D);
-      if (R > 0) (this.queries[l] as Float32Array).set(f(hk.q).subarray(0, R * D), P * D);
+      for (const which of ROW_HOOKS) this.layerRows(which, l).set(f(hk[which]), P * D);
       this.resultNorm.set(f(hk.resultNorm), (l * N + P) * H);
       this.attnOutNorm.set(f(hk.attnOutNorm), l * N + P);
       this.mlpOutNorm.set(f(hk.mlpOutNorm), l * N + P);
@@ -166,6 +185,7 @@ export class AnalysisCache {
     if (!(ids64 instanceof BigInt64Array)) throw new Error(`missing int64 output ${EXTRA_OUTPUTS.topKIds}`);
     for (let i = 0; i < ids64.length; i++) this.topKIds[P * TOP_K + i] = Number(ids64[i]);
     this.topKProbs.set(f(EXTRA_OUTPUTS.topKProbs), P * TOP_K);
+    this.lnScale.set(f(LN_SCALE), P);
     this.ids = ids.slice();
   }
 
@@ -227,7 +247,25 @@ export class AnalysisCache {
     };
   }
 
-  clear(): void {
-    this.ids = [];
+  private layerRows(which: RowHook, layer: number): Float32Array {
+    const rows = this.rowHooks[which][layer];
+    if (!rows) throw new RangeError(`no layer ${layer}`);
+    return rows;
+  }
+
+  /** Token ids the cache holds. */
+  get tokens(): readonly number[] {
+    return this.ids;
+  }
+
+  /** A per-position hook of one layer for the cached ids: [T, d_model] (TransformerLens's
+   *  [T, H, d_head] for q, k, v, z), copied. */
+  rows(which: RowHook, layer: number): Float32Array {
+    return this.layerRows(which, layer).slice(0, this.ids.length * this.shape.dModel);
+  }
+
+  /** ln_final.hook_scale for the cached ids: [T]. */
+  finalScale(): Float32Array {
+    return this.lnScale.slice(0, this.ids.length);
   }
 }

@@ -10,13 +10,26 @@ export interface HostTensor {
   data: Float32Array | BigInt64Array;
 }
 
+export interface RuntimeSettings {
+  /** Intra-op threads (0: one per physical core, onnxruntime's default). */
+  threads: number;
+  /** Whether idle pool threads spin waiting for work (onnxruntime's default) or sleep. */
+  spinning: boolean;
+}
+
+/** MEASURED_BY_BENCH */
+export const DEFAULT_RUNTIME_SETTINGS: RuntimeSettings = { threads: 0, spinning: false };
+
 export class ModelRuntime {
   private constructor(private session: ort.InferenceSession | null) {}
 
-  static async create(modelPath: string): Promise<ModelRuntime> {
+  static async create(modelPath: string, settings: RuntimeSettings = DEFAULT_RUNTIME_SETTINGS): Promise<ModelRuntime> {
     const session = await ort.InferenceSession.create(modelPath, {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
+      intraOpNumThreads: settings.threads,
+      // Flattened by the binding into the session config key "session.intra_op.allow_spinning".
+      extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } },
     });
     return new ModelRuntime(session);
   }

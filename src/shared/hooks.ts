@@ -70,6 +70,22 @@ export function incrementalNames(layer: number): {
   };
 }
 
+/**
+ * What the analysis graph exposes (graph-builder.ts explains why it is a second graph): per
+ * position tensors the incremental cache keeps and the on-demand views read, plus reductions.
+ */
+export function analysisOutputNames(nLayers: number): string[] {
+  const names: string[] = [];
+  for (let l = 0; l < nLayers; l++) {
+    const h = hookNames(l);
+    const inc = incrementalNames(l);
+    names.push(h.residPre, h.residMid, h.q, h.k, h.v, h.z, h.resultNorm, h.attnOutNorm, h.mlpOutNorm);
+    names.push(inc.rowStats, inc.dotDrawn, inc.patternDrawn, inc.dotPastQueries);
+  }
+  names.push('ln_final.hook_scale', EXTRA_OUTPUTS.topKIds, EXTRA_OUTPUTS.topKProbs);
+  return names;
+}
+
 /** The grids draw at most this many tokens; analyses ship dot and pattern for this square only. */
 export const DRAWN_TOKENS = 128;
 

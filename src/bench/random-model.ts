@@ -1,11 +1,11 @@
 /**
- * Seeded random GPT-2 checkpoints in the HF layout, for tests. Weights are scaled so that
+ * Seeded random GPT-2 checkpoints in the HF layout, for tests and the benchmark (`atlas bench`). Weights are scaled so that
  * activations stay O(1) and attention patterns are neither uniform nor one-hot.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeSafetensors, type Dtype } from '../../src/engine/safetensors';
+import { encodeSafetensors, type Dtype } from '../engine/safetensors';
 
 export interface RandomModelSpec {
   nLayer: number;

@@ -23,12 +23,14 @@ import { Gpt2Checkpoint } from '../engine/gpt2-weights';
 import { encodeNpy } from '../engine/npy';
 import { bundledModelDir, cliCacheDir, cliModelsDir } from '../engine/paths';
 import { downloadModel, formatBytes } from '../engine/download';
+import { benchModelDir, runBench, runSettingsBench } from '../bench/bench';
 
 const USAGE = `usage:
   atlas build <model-dir> --out <file.onnx>
   atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]
   atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]
-  atlas serve [--port <n>] [--host <address>] [--model <model-dir>]`;
+  atlas serve [--port <n>] [--host <address>] [--model <model-dir>]
+  atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings]`;
 
 class UsageError extends Error {}
 
@@ -163,6 +165,38 @@ async function serve(args: string[]): Promise<void> {
   await engine.unload();
 }
 
+/** Speed report as one JSON object on stdout (progress on stderr); see src/bench/bench.ts. */
+async function bench(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      runs: { type: 'string', default: '20' },
+      'build-runs': { type: 'string' },
+      settings: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+  });
+  const runs = Number(values.runs);
+  const buildRuns = Number(values['build-runs'] ?? values.runs);
+  if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(buildRuns) || buildRuns < 1) {
+    throw new UsageError('--runs and --build-runs take a whole number ≥ 1');
+  }
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const cacheRoot = dirname(cliCacheDir());
+  const modelDir = positionals[0] ? resolve(positionals[0]) : benchModelDir(cacheRoot, log);
+  const options = {
+    runs,
+    buildRuns,
+    lengths: [16, 64, 256, 1024],
+    appendLengths: [64, 256, 1024],
+    webLengths: [64, 256],
+    cacheDir: cliCacheDir(),
+    log,
+  };
+  const report = values.settings ? await runSettingsBench(modelDir, options) : await runBench(modelDir, options);
+  console.log(JSON.stringify(report, null, 2));
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -170,6 +204,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'analyze') await analyze(rest);
     else if (command === 'pull') await pull(rest);
     else if (command === 'serve') await serve(rest);
+    else if (command === 'bench') await bench(rest);
     else if (command === '--help' || command === '-h' || command === undefined) {
       console.log(USAGE);
       return command === undefined ? 2 : 0;

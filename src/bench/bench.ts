@@ -1,0 +1,313 @@
+/**
+ * `atlas bench [model-dir]` / `npm run bench`: how fast the app answers, measured the way the
+ * renderer experiences it. Without a model dir it uses GPT-2-small-shaped random weights
+ * (12 layers × 12 heads, d_model 768, n_ctx 1024; written once into the user cache, never into
+ * the repository). Prints one JSON object; README "Reading the benchmark" explains each field.
+ *
+ * What a number means:
+ *  - analyzeMs[T]: text of T tokens (new from its first token, so nothing is reused) → the
+ *    analyze handler (validation, tokenizer, model, reductions) → structured-clone serialisation
+ *    (what Electron IPC does) → the typed object the renderer gets.
+ *  - appendOneCharMs[T]: the same path for text of T tokens plus one character: the incremental
+ *    analysis reuses the unchanged prefix.
+ *  - bytesPerUpdate: the serialised size of those answers.
+ *  - peakRssBytes: the process's high-water mark after the model was loaded and T = 1024 analysed
+ *    (builds run in child processes, and onnxruntime-web comes after the reading).
+ *  - onnxruntimeWeb: the same graph, inputs and fetched outputs on onnxruntime-node and on
+ *    onnxruntime-web (WASM, in Node), forward pass only, in this same run.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deserialize, serialize } from 'node:v8';
+import { CHANNELS, type Analysis } from '../shared/api';
+import { Engine } from '../engine/engine';
+import { ensureBuilt } from '../engine/graph-cache';
+import { Gpt2Checkpoint } from '../engine/gpt2-weights';
+import { AnalysisCache, analysisFetches } from '../engine/incremental';
+import { ModelRuntime, type HostTensor, type RuntimeSettings } from '../engine/runtime';
+import { createHandlers } from '../main/handlers';
+import { writeRandomModel, type RandomModelSpec } from './random-model';
+
+export const GPT2_SMALL_SHAPE: RandomModelSpec = {
+  nLayer: 12,
+  nHead: 12,
+  dModel: 768,
+  nCtx: 1024,
+  vocabSize: 50257,
+  seed: 124,
+};
+
+export interface Stat {
+  median: number;
+  p95: number;
+  runs: number;
+}
+
+export function stat(xs: number[]): Stat {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p: number): number => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] ?? Number.NaN;
+  const round = (v: number): number => Number(v.toFixed(2));
+  return { median: round(at(0.5)), p95: round(at(0.95)), runs: xs.length };
+}
+
+export interface BenchOptions {
+  runs: number;
+  /** Build the graph this many times (each in a child process). */
+  buildRuns: number;
+  lengths: number[];
+  appendLengths: number[];
+  webLengths: number[];
+  cacheDir: string;
+  log: (line: string) => void;
+}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ATLAS_BIN = join(ROOT, 'bin', 'atlas.mjs');
+
+/** GPT-2-small-shaped random weights in the user cache, written on first use (≈ 0.5 GB). */
+export function benchModelDir(cacheRoot: string, log: (line: string) => void): string {
+  const dir = join(cacheRoot, 'bench', 'gpt2-small-shape-random');
+  if (existsSync(join(dir, 'model.safetensors')) && existsSync(join(dir, 'config.json'))) return dir;
+  log(`writing GPT-2-small-shaped random weights to ${dir} (once)…`);
+  const partial = `${dir}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  writeRandomModel({ ...GPT2_SMALL_SHAPE, dtype: 'F32' }, partial);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dirname(dir), { recursive: true });
+  // Renamed whole, so an interrupted write is never mistaken for a finished one.
+  spawnSync('mv', [partial, dir]);
+  return dir;
+}
+
+/** Words that are one GPT-2 token each (with their leading space). */
+const WORDS = ['the', 'cat', 'sat', 'on', 'mat', 'and', 'dog', 'ran', 'to', 'a', 'house', 'in', 'town', 'with', 'her', 'friend'];
+
+/** Text of exactly T tokens whose first token differs with `variant` (so no prefix is shared). */
+export function textOfTokens(engine: Engine, T: number, variant: number): string {
+  const first = ['Alice', 'Bob', 'Carol', 'Dave', 'Erin', 'Frank', 'Grace', 'Heidi'][variant % 8] ?? 'Alice';
+  const words = [first, ...Array.from({ length: T + 8 }, (_, i) => WORDS[(i * 7 + variant) % WORDS.length] ?? 'the')];
+  let text = words.join(' ');
+  const ids = engine.tokenizer.encode(text).slice(0, T);
+  text = engine.tokenizer.decode(ids);
+  const back = engine.tokenizer.encode(text);
+  if (back.length !== T) throw new Error(`could not make a text of ${T} tokens (got ${back.length})`);
+  return text;
+}
+
+/** The renderer's view of one analyze call: handler → structured clone → typed object. */
+async function analyzeAsRenderer(
+  handler: (arg: unknown) => Promise<unknown>,
+  text: string,
+): Promise<{ ms: number; bytes: number; analysis: Analysis }> {
+  const t0 = performance.now();
+  const result = await handler({ text, prependEndOfText: false });
+  const wire = serialize(result);
+  const analysis = deserialize(wire) as Analysis;
+  return { ms: performance.now() - t0, bytes: wire.length, analysis };
+}
+
+async function builtGraph(modelDir: string, cacheDir: string): Promise<{ modelPath: string; analysisModelPath: string }> {
+  const ckpt = Gpt2Checkpoint.open(modelDir);
+  try {
+    return await ensureBuilt(ckpt, cacheDir);
+  } finally {
+    ckpt.close();
+  }
+}
+
+function buildInChild(modelDir: string, out: string): number {
+  const r = spawnSync(process.execPath, [ATLAS_BIN, 'build', modelDir, '--out', out], { encoding: 'utf8' });
+  const m = /built \d+ outputs in (\d+) ms/.exec(r.stderr);
+  if (r.status !== 0 || !m) throw new Error(`atlas build failed: ${r.stderr}`);
+  return Number(m[1]);
+}
+
+/** Same graph, same inputs and outputs, on onnxruntime-web's WASM backend (in Node). */
+async function webForward(
+  modelPath: string,
+  dataPath: string,
+  feedsOf: (T: number) => Record<string, HostTensor>,
+  fetchesOf: string[],
+  lengths: number[],
+  runs: number,
+): Promise<Record<string, Stat>> {
+  const ortWeb = await import('onnxruntime-web');
+  ortWeb.env.wasm.numThreads = Math.min(2, cpus().length);
+  const session = await ortWeb.InferenceSession.create(readFileSync(modelPath), {
+    executionProviders: ['wasm'],
+    externalData: [{ path: basename(dataPath), data: readFileSync(dataPath) }],
+  });
+  const out: Record<string, Stat> = {};
+  try {
+    for (const T of lengths) {
+      const feeds: Record<string, InstanceType<typeof ortWeb.Tensor>> = {};
+      for (const [name, t] of Object.entries(feedsOf(T)))
+        feeds[name] = new ortWeb.Tensor(t.data instanceof Float32Array ? 'float32' : 'int64', t.data, t.dims);
+      const times: number[] = [];
+      for (let i = 0; i < runs + 1; i++) {
+        const t0 = performance.now();
+        await session.run(feeds, fetchesOf);
+        if (i > 0) times.push(performance.now() - t0); // the first run warms up
+      }
+      out[T] = stat(times);
+    }
+  } finally {
+    await session.release();
+  }
+  return out;
+}
+
+export async function runBench(modelDir: string, o: BenchOptions): Promise<Record<string, unknown>> {
+  const ckpt = Gpt2Checkpoint.open(modelDir);
+  const config = ckpt.config;
+  ckpt.close();
+  const report: Record<string, unknown> = {
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+    model: { dir: modelDir, layers: config.nLayer, heads: config.nHead, dModel: config.dModel, nCtx: config.nCtx },
+  };
+
+  o.log(`building the graph ${o.buildRuns}× (child processes)…`);
+  const buildDir = mkdtempSync(join(tmpdir(), 'atlas-bench-build-'));
+  try {
+    report.buildMs = stat(Array.from({ length: o.buildRuns }, () => buildInChild(modelDir, join(buildDir, 'g.onnx'))));
+  } finally {
+    rmSync(buildDir, { recursive: true, force: true });
+  }
+
+  const built = await builtGraph(modelDir, o.cacheDir);
+  o.log(`creating the session ${o.runs}×…`);
+  const creates: number[] = [];
+  for (let i = 0; i < o.runs; i++) {
+    const t0 = performance.now();
+    const rt = await ModelRuntime.create(built.analysisModelPath);
+    creates.push(performance.now() - t0);
+    await rt.dispose();
+  }
+  report.sessionCreateMs = stat(creates);
+
+  const engine = new Engine({ cacheDir: o.cacheDir });
+  await engine.load(modelDir);
+  const analyze = createHandlers(engine)[CHANNELS.analyze];
+  const analyzeMs: Record<string, Stat> = {};
+  const appendMs: Record<string, Stat> = {};
+  const bytes: Record<string, { analyze: number; append: number }> = {};
+  const positionsRun: Record<string, number> = {};
+  for (const T of o.lengths) {
+    if (T > config.nCtx) continue;
+    o.log(`analyze T = ${T} (${o.runs} runs)…`);
+    const times: number[] = [];
+    let size = 0;
+    for (let i = 0; i < o.runs + 1; i++) {
+      const r = await analyzeAsRenderer(analyze, textOfTokens(engine, T, i));
+      if (r.analysis.tokens.length !== T) throw new Error(`expected ${T} tokens, got ${r.analysis.tokens.length}`);
+      if (i > 0) times.push(r.ms); // the first run warms up
+      size = r.bytes;
+    }
+    analyzeMs[T] = stat(times);
+    bytes[T] = { analyze: size, append: 0 };
+  }
+  for (const T of o.appendLengths) {
+    if (T > config.nCtx) continue;
+    o.log(`append one character at T = ${T} (${o.runs} runs)…`);
+    // T − 1 tokens plus a word, so the appended letter stays inside the context.
+    const base = textOfTokens(engine, T - 1, 1);
+    const times: number[] = [];
+    for (let i = 0; i < o.runs + 1; i++) {
+      await analyzeAsRenderer(analyze, base); // back to the base text (untimed)
+      const r = await analyzeAsRenderer(analyze, base + String.fromCharCode(97 + (i % 26)));
+      if (i > 0) times.push(r.ms);
+      positionsRun[T] = engine.lastAnalyzeRunPositions();
+      const b = bytes[T] ?? { analyze: 0, append: 0 };
+      b.append = r.bytes;
+      bytes[T] = b;
+    }
+    appendMs[T] = stat(times);
+  }
+  report.analyzeMs = analyzeMs;
+  report.appendOneCharMs = appendMs;
+  report.appendPositionsRun = positionsRun;
+  report.bytesPerUpdate = bytes;
+  report.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  await engine.unload();
+
+  o.log(`onnxruntime-node vs onnxruntime-web, T = ${o.webLengths.join(', ')}…`);
+  const shape = { nLayer: config.nLayer, nHead: config.nHead, dModel: config.dModel, nCtx: config.nCtx };
+  const fetches = analysisFetches(config.nLayer, 0);
+  const past = AnalysisCache.emptyPast(shape);
+  const idsOf = (T: number): number[] => engine.tokenizer.encode(textOfTokens(engine, T, 3));
+  const node: Record<string, Stat> = {};
+  const rt = await ModelRuntime.create(built.analysisModelPath);
+  try {
+    for (const T of o.webLengths) {
+      const ids = idsOf(T);
+      const times: number[] = [];
+      for (let i = 0; i < o.runs + 1; i++) {
+        const t0 = performance.now();
+        await rt.run(ids, fetches, past);
+        if (i > 0) times.push(performance.now() - t0);
+      }
+      node[T] = stat(times);
+    }
+  } finally {
+    await rt.dispose();
+  }
+  const web = await webForward(
+    built.analysisModelPath,
+    `${built.modelPath}.data`, // both graphs share the full graph's weights file
+    (T) => ({ ...past, input_ids: { dims: [1, T], data: BigInt64Array.from(idsOf(T), (i) => BigInt(i)) } }),
+    fetches,
+    o.webLengths,
+    o.runs,
+  );
+  const ratio: Record<string, number> = {};
+  for (const T of o.webLengths) ratio[T] = Number(((web[T]?.median ?? 0) / (node[T]?.median ?? 1)).toFixed(2));
+  report.onnxruntimeWeb = { nodeForwardMs: node, webForwardMs: web, webOverNode: ratio };
+  return report;
+}
+
+/**
+ * Runtime settings under an idle and a busy machine: analyze-forward at T = 64 for each
+ * combination of intra-op threads and spinning, with a second process spinning one core for
+ * "busy". The result chose DEFAULT_RUNTIME_SETTINGS (see runtime.ts).
+ */
+export async function runSettingsBench(modelDir: string, o: BenchOptions): Promise<Record<string, unknown>> {
+  const built = await builtGraph(modelDir, o.cacheDir);
+  const ckpt = Gpt2Checkpoint.open(modelDir);
+  const c = ckpt.config;
+  ckpt.close();
+  const engine = new Engine({ cacheDir: o.cacheDir });
+  const ids = engine.tokenizer.encode(textOfTokens(engine, 64, 0));
+  const past = AnalysisCache.emptyPast({ nLayer: c.nLayer, nHead: c.nHead, dModel: c.dModel, nCtx: c.nCtx });
+  const fetches = analysisFetches(c.nLayer, 0);
+  const results: Record<string, Stat> = {};
+  const settings: RuntimeSettings[] = [
+    { threads: 1, spinning: false },
+    { threads: 2, spinning: false },
+    { threads: 2, spinning: true },
+    { threads: 0, spinning: false },
+    { threads: 0, spinning: true },
+  ];
+  for (const load of ['idle', 'busy'] as const) {
+    const hog = load === 'busy' ? spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }) : null;
+    try {
+      for (const s of settings) {
+        const rt = await ModelRuntime.create(built.analysisModelPath, s);
+        const times: number[] = [];
+        for (let i = 0; i < o.runs + 1; i++) {
+          const t0 = performance.now();
+          await rt.run(ids, fetches, past);
+          if (i > 0) times.push(performance.now() - t0);
+        }
+        await rt.dispose();
+        results[`${load} threads=${s.threads} spinning=${s.spinning}`] = stat(times);
+        o.log(`${load} threads=${s.threads} spinning=${s.spinning}: ${JSON.stringify(stat(times))}`);
+      }
+    } finally {
+      hog?.kill();
+    }
+  }
+  return { machine: { cpus: cpus().length }, forwardMsAtT64: results };
+}

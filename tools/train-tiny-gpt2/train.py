@@ -27,7 +27,7 @@ EOT = 50256
 
 
 class Block(nn.Module):
-    def __init__(self, d, n_head, n_ctx, dropout):
+    def __init__(self, d, n_head, n_ctx, dropout, attn_dropout):
         super().__init__()
         self.n_head = n_head
         self.ln_1 = nn.LayerNorm(d, eps=1e-5)
@@ -37,6 +37,7 @@ class Block(nn.Module):
         self.c_fc = nn.Linear(d, 4 * d)
         self.mlp_proj = nn.Linear(4 * d, d)
         self.drop = nn.Dropout(dropout)
+        self.attn_drop = nn.Dropout(attn_dropout)
         self.register_buffer("mask", torch.tril(torch.ones(n_ctx, n_ctx, dtype=torch.bool)))
 
     def attn(self, x):
@@ -51,7 +52,7 @@ class Block(nn.Module):
         att = F.softmax(att, dim=-1)
         if not self.training:
             self.last_pattern = att  # read by attention_scores() to watch heads form
-        att = self.drop(att)
+        att = self.attn_drop(att)
         y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
         return self.drop(self.c_proj(y))
 
@@ -61,27 +62,29 @@ class Block(nn.Module):
         return x + self.drop(self.mlp_proj(h))
 
 
-def sinusoid_positions(n_ctx, d, scale=0.02):
+def sinusoid_positions(n_ctx, d, scale):
     """The original Transformer's sinusoids as the *initial* value of the learned wpe (still a
     plain trainable table, so the file is GPT-2 exactly). Position i+1 is a fixed rotation of
     position i, so "attend to the previous token" is one linear map for W_Q/W_K to find; from
     GPT-2's random N(0, 0.02) start a CPU-sized run never found it (attention stayed uniform).
-    Scaled to the same per-entry size as the token embeddings."""
+    `scale` is the amplitude of each sine; above the token embeddings' 0.02 so that position is
+    a large share of the LayerNorm'd input while the first heads form."""
     pos = torch.arange(n_ctx, dtype=torch.float32)[:, None]
     freq = torch.exp(-math.log(10000.0) * torch.arange(0, d, 2, dtype=torch.float32) / d)
     pe = torch.zeros(n_ctx, d)
     pe[:, 0::2] = torch.sin(pos * freq)
     pe[:, 1::2] = torch.cos(pos * freq)
-    return pe * scale * math.sqrt(2.0)
+    return pe * scale
 
 
 class GPT2(nn.Module):
-    def __init__(self, n_layer, n_head, d, n_ctx, dropout, pos_init="normal"):
+    def __init__(self, n_layer, n_head, d, n_ctx, dropout, pos_init="normal", pos_scale=0.1, attn_dropout=None):
         super().__init__()
         self.wte = nn.Embedding(VOCAB, d)
         self.wpe = nn.Embedding(n_ctx, d)
         self.drop = nn.Dropout(dropout)
-        self.h = nn.ModuleList([Block(d, n_head, n_ctx, dropout) for _ in range(n_layer)])
+        self.h = nn.ModuleList([Block(d, n_head, n_ctx, dropout, dropout if attn_dropout is None else attn_dropout)
+                                for _ in range(n_layer)])
         self.ln_f = nn.LayerNorm(d, eps=1e-5)
         self.apply(self._init)
         # GPT-2's scaled init of the residual projections
@@ -90,7 +93,7 @@ class GPT2(nn.Module):
                 nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * n_layer))
         if pos_init == "sinusoid":
             with torch.no_grad():
-                self.wpe.weight.copy_(sinusoid_positions(n_ctx, d))
+                self.wpe.weight.copy_(sinusoid_positions(n_ctx, d, pos_scale))
 
     @staticmethod
     def _init(m):
@@ -294,6 +297,9 @@ def main():
                          "weights, optimizer state and the loss stay float32")
     ap.add_argument("--pos-init", choices=["normal", "sinusoid"], default="normal",
                     help="initial wpe: GPT-2's N(0, 0.02) or sinusoids (see sinusoid_positions)")
+    ap.add_argument("--pos-scale", type=float, default=0.1, help="amplitude of the sinusoid wpe start")
+    ap.add_argument("--attn-dropout", type=float, default=None,
+                    help="dropout on attention weights (default: --dropout); 0 lets sharp heads form sooner")
     ap.add_argument("--attn-decay", type=float, default=0.1,
                     help="weight decay on c_attn (W_Q, W_K, W_V); decay pulls the small early "
                          "query/key weights back to zero while attention is still forming")
@@ -309,7 +315,7 @@ def main():
     held = np.fromfile(os.path.join(a.data, "heldout.u16"), dtype="<u2")
     os.makedirs(a.out, exist_ok=True)
 
-    model = GPT2(a.n_layer, a.n_head, a.d_model, a.n_ctx, a.dropout, a.pos_init)
+    model = GPT2(a.n_layer, a.n_head, a.d_model, a.n_ctx, a.dropout, a.pos_init, a.pos_scale, a.attn_dropout)
     if a.resume:
         load_hf_state_dict(model, a.resume)
         print(f"resumed from {a.resume}", flush=True)

@@ -19,7 +19,7 @@ const H = 12;
 const T = 64;
 const RUNS = 40;
 
-function synthetic(): Analysis {
+function synthetic(version: number): Analysis {
   const model: ModelInfo = {
     id: 'gpt2-shape',
     label: 'GPT-2 small shape (synthetic)',
@@ -48,6 +48,8 @@ function synthetic(): Analysis {
     })),
     truncatedFrom: null,
     drawn: T,
+    squareVersion: version,
+    squareUnchanged: false,
     dot,
     pattern,
     resultNorm: new Float32Array(L * T * H).fill(1),
@@ -60,7 +62,7 @@ function synthetic(): Analysis {
 
 async function main(): Promise<void> {
   // Two analyses to alternate between, so every edit brings new tensors.
-  const analyses = [synthetic(), synthetic()];
+  const analyses = [synthetic(1), synthetic(2)];
   let analyzeCalls = 0;
   const analysis = analyses[0] as Analysis;
   const browser = await launchChromium();

@@ -200,7 +200,9 @@ export class Engine {
     const { ids, truncatedFrom } = this.tokenize(req);
     const tokens = this.tokenInfos(ids, req.prependEndOfText);
     // Only the positions after the unchanged prefix run through the model (incremental.ts).
-    const c = (await this.cached(ids)).snapshot();
+    const cache = await this.cached(ids);
+    const squareUnchanged = req.haveSquare !== undefined && req.haveSquare === cache.currentSquareVersion;
+    const c = cache.snapshot(!squareUnchanged);
     const strings = Array.from(c.topKIds, (id) => this.tokenizer.pieces([id])[0]?.display ?? '');
     return {
       model: m.info,
@@ -208,6 +210,8 @@ export class Engine {
       tokens,
       truncatedFrom,
       drawn: c.drawn,
+      squareVersion: c.squareVersion,
+      squareUnchanged,
       dot: c.dot,
       pattern: c.pattern,
       resultNorm: c.resultNorm,

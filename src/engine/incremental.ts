@@ -30,6 +30,8 @@ export type StepRunner = (
 export interface CachedAnalysis {
   /** Side of the dot / pattern squares: min(T, DRAWN_TOKENS). */
   drawn: number;
+  /** Changes whenever the square's contents change (unique within the process). */
+  squareVersion: number;
   dot: Float32Array; // [L, H, drawn, drawn]
   pattern: Float32Array; // [L, H, drawn, drawn]
   headStats: HeadStats;
@@ -70,6 +72,9 @@ export function analysisFetches(nLayer: number, P: number): string[] {
   return fetches;
 }
 
+/** Square versions are unique across caches, so a version from another model never matches. */
+let nextSquareVersion = 1;
+
 export class AnalysisCache {
   private ids: number[] = [];
   /** Per layer, [nCtx, width] rows of each per-position hook (width d_model). */
@@ -85,6 +90,8 @@ export class AnalysisCache {
   private readonly topKProbs: Float32Array;
   /** Positions the last update ran through the model (for tests and the benchmark). */
   lastRunPositions = 0;
+  private squareVersion = nextSquareVersion++;
+  private squareSide = 0;
 
   constructor(private readonly shape: CacheShape) {
     const { nLayer: L, nHead: H, dModel: D, nCtx: N } = shape;
@@ -128,6 +135,7 @@ export class AnalysisCache {
     this.lastRunPositions = fresh.length;
     if (fresh.length === 0) {
       this.ids = ids.slice(); // unchanged, or cut short: every kept row is still right
+      this.noteSquare(false);
       return;
     }
     const Tn = fresh.length;
@@ -187,16 +195,31 @@ export class AnalysisCache {
     this.topKProbs.set(f(EXTRA_OUTPUTS.topKProbs), P * TOP_K);
     this.lnScale.set(f(LN_SCALE), P);
     this.ids = ids.slice();
+    this.noteSquare(P < DRAWN_TOKENS);
   }
 
-  /** The cached analysis for the current ids, compacted (fresh arrays: safe to send and keep). */
-  snapshot(): CachedAnalysis {
+  /** A new version when the square was written or its side changed. */
+  private noteSquare(written: boolean): void {
+    const side = Math.min(this.ids.length, DRAWN_TOKENS);
+    if (written || side !== this.squareSide) this.squareVersion = nextSquareVersion++;
+    this.squareSide = side;
+  }
+
+  /** The version of the square for the cached ids. */
+  get currentSquareVersion(): number {
+    return this.squareVersion;
+  }
+
+  /** The cached analysis for the current ids, compacted (fresh arrays: safe to send and keep).
+   *  Without `withSquare`, dot and pattern are empty (the caller holds this version already). */
+  snapshot(withSquare = true): CachedAnalysis {
     const { nLayer: L, nHead: H, nCtx: N } = this.shape;
     const T = this.ids.length;
     const drawn = Math.min(T, DRAWN_TOKENS);
-    const dot = new Float32Array(L * H * drawn * drawn);
-    const pattern = new Float32Array(L * H * drawn * drawn);
-    for (let i = 0; i < L * H; i++) {
+    const side = withSquare ? drawn : 0;
+    const dot = new Float32Array(L * H * side * side);
+    const pattern = new Float32Array(L * H * side * side);
+    for (let i = 0; i < L * H && withSquare; i++) {
       for (let r = 0; r < drawn; r++) {
         const from = (i * DRAWN_TOKENS + r) * DRAWN_TOKENS;
         dot.set(this.dot.subarray(from, from + drawn), (i * drawn + r) * drawn);
@@ -236,6 +259,7 @@ export class AnalysisCache {
     };
     return {
       drawn,
+      squareVersion: this.squareVersion,
       dot,
       pattern,
       headStats,

@@ -40,7 +40,15 @@ export function parseAnalyzeRequest(arg: unknown): AnalyzeRequest {
   if (r.prependEndOfText !== undefined && typeof r.prependEndOfText !== 'boolean') {
     throw new ValidationError('prependEndOfText must be true or false');
   }
-  return { text: r.text, prependEndOfText: r.prependEndOfText === true };
+  if (
+    r.haveSquare !== undefined &&
+    !(typeof r.haveSquare === 'number' && Number.isSafeInteger(r.haveSquare) && r.haveSquare >= 0)
+  ) {
+    throw new ValidationError('haveSquare must be a non-negative integer');
+  }
+  const req: AnalyzeRequest = { text: r.text, prependEndOfText: r.prependEndOfText === true };
+  if (r.haveSquare !== undefined) req.haveSquare = r.haveSquare;
+  return req;
 }
 
 function index(r: Record<string, unknown>, key: string): number {

@@ -35,6 +35,12 @@ export interface AnalyzeRequest {
   text: string;
   /** Put GPT-2's `<|endoftext|>` token first (off by default). */
   prependEndOfText: boolean;
+  /**
+   * The squareVersion of the analysis the caller already holds. When the drawn square has not
+   * changed since (typing past the first DRAWN_TOKENS tokens), dot and pattern come back empty
+   * with squareUnchanged set, and the caller keeps its own: a keystroke then ships kilobytes.
+   */
+  haveSquare?: number;
 }
 
 /** Attention tensors are row-major, laid out as their TransformerLens hooks without batch. */
@@ -50,6 +56,10 @@ export interface Analysis {
   dot: Float32Array;
   /** blocks.{l}.attn.hook_pattern for all l, the same square: [L, H, drawn, drawn]. */
   pattern: Float32Array;
+  /** Identifies the square's contents: equal versions, equal dot and pattern. */
+  squareVersion: number;
+  /** True when the request's haveSquare matched: dot and pattern are empty, keep yours. */
+  squareUnchanged: boolean;
   /** ‖blocks.{l}.attn.hook_result[t, h]‖₂: [L, T, H]. */
   resultNorm: Float32Array;
   /** ‖blocks.{l}.hook_attn_out[t]‖₂ and ‖blocks.{l}.hook_mlp_out[t]‖₂: [L, T] each. */

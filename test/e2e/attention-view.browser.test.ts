@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../../src/shared/api';
 import { STAGES, headOffset, stageView } from '../../src/shared/attention-math';
+import { hookNames } from '../../src/shared/hooks';
 import { openApp } from '../helpers/browser-host';
 import { SHOTS, useBrowserSuite } from '../helpers/browser-suite';
 
@@ -227,6 +228,24 @@ describe('attention view in Debian Chromium', () => {
     expect(cells).toBe(drawn * drawn);
     if (n > 128) expect(await page.getByTestId('grid-limit').textContent()).toContain(`first 128 of ${n}`);
     await page.screenshot({ path: `${SHOTS}/view-long-1280x800-light.png` });
+    // Typing past the drawn square: the engine sends no new square and the page keeps its own;
+    // what it draws must still be the new text's hook_dot.
+    const longer = `${long} The end`;
+    await page.getByTestId('text-input').fill(longer);
+    const ids = suite.vm.engine.tokenize({ text: longer, prependEndOfText: false }).ids;
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(ids.length);
+    const hooks = await suite.vm.engine.run(ids, [hookNames(0).dot]);
+    const dot0 = hooks[hookNames(0).dot]?.data as Float32Array; // [H, T, T]
+    for (const [q, k] of [
+      [100, 99],
+      [127, 3],
+      [127, 127],
+    ] as const) {
+      const drawnValue = Number(
+        await page.getByTestId('qk-grid').locator(`[data-q="${q}"][data-k="${k}"]`).first().getAttribute('data-value'),
+      );
+      expect(Math.abs(drawnValue - (dot0[q * ids.length + k] ?? 0))).toBeLessThan(1e-4);
+    }
     await context.close();
   });
 });

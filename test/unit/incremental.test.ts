@@ -34,7 +34,7 @@ const WORDS = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'far'
 async function fullReference(
   m: RandomEngine,
   ids: number[],
-): Promise<Omit<Analysis, 'model' | 'text' | 'tokens' | 'truncatedFrom'>> {
+): Promise<Omit<Analysis, 'model' | 'text' | 'tokens' | 'truncatedFrom' | 'squareVersion' | 'squareUnchanged'>> {
   const { nLayer: L, nHead: H } = SPEC;
   const T = ids.length;
   const drawn = Math.min(T, DRAWN_TOKENS);
@@ -123,6 +123,39 @@ describe('incremental analysis', () => {
     }
     expect(sawBeyondDrawn).toBeGreaterThan(3);
     expect(sawPartialRun).toBeGreaterThan(10);
+  });
+
+  it('ships the drawn square only when it changed since the version the caller holds', async () => {
+    const words = Array.from({ length: 140 }, (_, i) => WORDS[(i * 5) % WORDS.length] ?? 'the');
+    const req = (text: string, haveSquare?: number): { text: string; prependEndOfText: boolean; haveSquare?: number } =>
+      haveSquare === undefined ? { text, prependEndOfText: false } : { text, prependEndOfText: false, haveSquare };
+    const first = await m.engine.analyze(req(words.join(' ')));
+    expect(first.squareUnchanged).toBe(false);
+    expect(first.dot.length).toBe(SPEC.nLayer * SPEC.nHead * DRAWN_TOKENS ** 2);
+    // Typing past the square: nothing drawn changed, so nothing drawn is sent.
+    const typed = await m.engine.analyze(req(`${words.join(' ')} cat`, first.squareVersion));
+    expect(typed.squareUnchanged).toBe(true);
+    expect(typed.squareVersion).toBe(first.squareVersion);
+    expect(typed.dot.length + typed.pattern.length).toBe(0);
+    // What the caller keeps is exactly what a full answer would hold.
+    const full = await fullReference(
+      m,
+      typed.tokens.map((t) => t.id),
+    );
+    expect(maxScaledDiff(first.dot, full.dot)).toBeLessThanOrEqual(TOL);
+    expect(maxScaledDiff(first.pattern, full.pattern)).toBeLessThanOrEqual(TOL);
+    // An edit inside the square: a new version, and the arrays come back.
+    const edited = await m.engine.analyze(req(`dog ${words.join(' ')} cat`, typed.squareVersion));
+    expect(edited.squareUnchanged).toBe(false);
+    expect(edited.squareVersion).not.toBe(typed.squareVersion);
+    expect(edited.dot.length).toBe(first.dot.length);
+    // Cut below the square's side: a new version too, though no position ran.
+    const cut = await m.engine.analyze(req(words.slice(0, 10).join(' '), edited.squareVersion));
+    expect(cut.squareUnchanged).toBe(false);
+    expect(cut.drawn).toBe(cut.tokens.length);
+    // A caller holding nothing (or an unknown version) always gets the arrays.
+    const again = await m.engine.analyze(req(words.slice(0, 10).join(' '), 123456));
+    expect(again.dot.length).toBe(SPEC.nLayer * SPEC.nHead * again.drawn ** 2);
   });
 
   it('runs nothing when the tokens did not change, and everything when the first token changed', async () => {

@@ -179,8 +179,21 @@ export class AtlasState {
       if (id === this.latestAnalysis) this.slow = true;
     }, SLOW_MS);
     try {
-      const result = await this.atlas.analyze({ text, prependEndOfText: prepend });
+      const held = this.analysis;
+      let result = await this.atlas.analyze(
+        held ? { text, prependEndOfText: prepend, haveSquare: held.squareVersion } : { text, prependEndOfText: prepend },
+      );
       if (id !== this.latestAnalysis) return; // a newer request was sent: its answer wins
+      if (result.squareUnchanged) {
+        // The engine kept the drawn square we hold: reuse our dot and pattern.
+        const current = this.analysis;
+        if (current && current.squareVersion === result.squareVersion) {
+          result = { ...result, dot: current.dot, pattern: current.pattern, squareUnchanged: false };
+        } else {
+          result = await this.atlas.analyze({ text, prependEndOfText: prepend });
+          if (id !== this.latestAnalysis) return;
+        }
+      }
       if (this.model?.id !== result.model.id) this.induction = null;
       this.model = result.model;
       this.analysisArrivedAt = performance.now();

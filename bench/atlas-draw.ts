@@ -55,7 +55,7 @@ function synthetic(version: number): Analysis {
     resultNorm: new Float32Array(L * T * H).fill(1),
     attnOutNorm: new Float32Array(L * T).fill(1),
     mlpOutNorm: new Float32Array(L * T).fill(1),
-    topK: { k: 10, ids: new Int32Array(T * 10), probs: new Float32Array(T * 10), strings: Array(T * 10).fill('x') },
+    topK: { position: T - 1, k: 10, ids: new Int32Array(10), probs: new Float32Array(10), strings: Array(10).fill('x') },
     headStats: headStatsFromPatterns(pattern, L, H, T), // the engine's part, done before sending
   };
 }

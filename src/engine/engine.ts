@@ -13,6 +13,8 @@ import type {
   InductionProbe,
   LogitEffects,
   ModelInfo,
+  Predictions,
+  PredictionsRequest,
   TokenInfo,
 } from '../shared/api';
 import { inductionScore } from '../shared/head-scores';
@@ -52,8 +54,9 @@ interface Loaded {
   /** attn.c_proj.bias per layer, [d_model]. */
   bO: Float32Array[];
   dir: string;
-  /** Read on first use: the unembedding [vocab, d_model] and ln_f.weight, for logit effects. */
-  unembed: { U: Float32Array; gamma: Float32Array } | null;
+  /** Read on first use: the unembedding [vocab, d_model] and ln_f's weight and bias, for logit
+   *  effects and predictions away from the last token. */
+  unembed: { U: Float32Array; gamma: Float32Array; beta: Float32Array } | null;
   induction: InductionProbe | null;
   /** What the last analyses computed, so the next one runs only the changed positions. */
   cache: AnalysisCache;
@@ -203,7 +206,6 @@ export class Engine {
     const cache = await this.cached(ids);
     const squareUnchanged = req.haveSquare !== undefined && req.haveSquare === cache.currentSquareVersion;
     const c = cache.snapshot(!squareUnchanged);
-    const strings = Array.from(c.topKIds, (id) => this.tokenizer.pieces([id])[0]?.display ?? '');
     return {
       model: m.info,
       text: req.text,
@@ -217,9 +219,59 @@ export class Engine {
       resultNorm: c.resultNorm,
       attnOutNorm: c.attnOutNorm,
       mlpOutNorm: c.mlpOutNorm,
-      topK: { k: TOP_K, ids: c.topKIds, probs: c.topKProbs, strings },
+      topK: this.predictionsAt(cache, ids.length - 1),
       headStats: c.headStats,
     };
+  }
+
+  /** Top-k next-token predictions after `position` of the text. */
+  async predictions(req: PredictionsRequest): Promise<Predictions> {
+    const { ids } = this.tokenize(req);
+    if (req.position >= ids.length) throw new AtlasError(`position ${req.position} is outside this text (${ids.length} tokens)`);
+    return this.predictionsAt(await this.cached(ids), req.position);
+  }
+
+  /**
+   * From the graph when a run ended at `position` (the usual case: the last token); otherwise
+   * from the cached last-block output: ln_f, the unembedding, a logsumexp over the vocabulary.
+   */
+  private predictionsAt(cache: AnalysisCache, position: number): Predictions {
+    if (position < 0) return { position: 0, k: TOP_K, ids: new Int32Array(0), probs: new Float32Array(0), strings: [] };
+    const fromGraph = cache.topKAt(position);
+    let ids: Int32Array;
+    let probs: Float32Array;
+    if (fromGraph) {
+      ids = fromGraph.ids;
+      probs = fromGraph.probs;
+    } else {
+      const m = this.model();
+      const { U, gamma, beta } = this.unembedding(m);
+      const x = cache.finalResidual(position);
+      const D = x.length;
+      let mean = 0;
+      for (let i = 0; i < D; i++) mean += x[i] ?? 0;
+      mean /= D;
+      let variance = 0;
+      for (let i = 0; i < D; i++) variance += ((x[i] ?? 0) - mean) ** 2;
+      const sigma = Math.sqrt(variance / D + m.config.layerNormEps);
+      const y = Float32Array.from(x, (v, i) => ((v - mean) / sigma) * (gamma[i] ?? 0) + (beta[i] ?? 0));
+      const logits = new Float32Array(m.config.vocabSize);
+      let max = -Infinity;
+      for (let v = 0; v < logits.length; v++) {
+        let s = 0;
+        for (let i = 0; i < D; i++) s += (y[i] ?? 0) * (U[v * D + i] ?? 0);
+        logits[v] = s;
+        if (s > max) max = s;
+      }
+      let sum = 0;
+      for (const l of logits) sum += Math.exp(l - max);
+      const logZ = max + Math.log(sum);
+      const top = extremes(logits, TOP_K, true);
+      ids = Int32Array.from(top);
+      probs = Float32Array.from(top, (v) => Math.exp((logits[v] ?? 0) - logZ));
+    }
+    const strings = Array.from(ids, (id) => this.tokenizer.pieces([id])[0]?.display ?? '');
+    return { position, k: TOP_K, ids, probs, strings };
   }
 
   /** Positions the last analyze ran through the model (the rest came from the cache). */
@@ -227,11 +279,15 @@ export class Engine {
     return this.model().cache.lastRunPositions;
   }
 
-  private unembedding(m: Loaded): { U: Float32Array; gamma: Float32Array } {
+  private unembedding(m: Loaded): { U: Float32Array; gamma: Float32Array; beta: Float32Array } {
     if (!m.unembed) {
       const ckpt = Gpt2Checkpoint.open(m.dir);
       try {
-        m.unembed = { U: ckpt.read(ckpt.lmHead ? 'lm_head.weight' : 'wte.weight'), gamma: ckpt.read('ln_f.weight') };
+        m.unembed = {
+          U: ckpt.read(ckpt.lmHead ? 'lm_head.weight' : 'wte.weight'),
+          gamma: ckpt.read('ln_f.weight'),
+          beta: ckpt.read('ln_f.bias'),
+        };
       } finally {
         ckpt.close();
       }

@@ -29,7 +29,7 @@ import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-wei
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 5;
+export const BUILDER_VERSION = 6;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -418,18 +418,22 @@ export async function buildInstrumentedGraph(
     // wte as [V, D] without a transposed copy.
     const unembed = ckpt.lmHead ? g.weight('lm_head.weight', [c.vocabSize, D], ckpt.read('lm_head.weight')) : wte;
     const logits2d = g.one('Gemm', [g.one('Reshape', [lnF, 'c_shape_2d']), unembed], { transB: 1 });
-    const logits = g.one('Reshape', [logits2d, 'c_shape_logits'], {}, 'logits');
+    g.one('Reshape', [logits2d, 'c_shape_logits'], {}, 'logits'); // the full graph only
     expose('logits', [1, 'T', c.vocabSize]);
-    // Next-token predictions reduced in the graph: nobody needs vocab-wide probabilities shipped.
-    // Top-k of the logits, then p = exp(logit − logsumexp): no vocab-wide probability tensor.
-    g.op('TopK', [logits, 'c_top_k'], { axis: -1, largest: 1, sorted: 1 }, ['top_k_logits', EXTRA_OUTPUTS.topKIds]);
-    // logsumexp with the maximum taken out first (as softmax does), for float32 accuracy.
-    const maxLogit = g.one('ReduceMax', [logits], { axes: [-1], keepdims: 1 });
-    const shifted = g.one('Exp', [g.one('Sub', [logits, maxLogit])]);
+    // Next-token predictions after the LAST token only, reduced to the top k: the unembedding is
+    // a quarter of GPT-2 small's work per position, and other positions are asked for on demand
+    // (Engine.predictions). Top-k of the logits, then p = exp(logit − logsumexp), with the
+    // maximum taken out first (as softmax does) for float32 accuracy.
+    const last = g.one('Sub', [T, 'c_i1']);
+    const lnLast = g.one('Gather', [g.one('Reshape', [lnF, 'c_shape_2d']), g.one('Unsqueeze', [last, 'c_axes0'])], { axis: 0 });
+    const lastLogits = g.one('Gemm', [lnLast, unembed], { transB: 1 }); // [1, V]
+    g.op('TopK', [lastLogits, 'c_top_k'], { axis: -1, largest: 1, sorted: 1 }, ['top_k_logits', EXTRA_OUTPUTS.topKIds]);
+    const maxLogit = g.one('ReduceMax', [lastLogits], { axes: [-1], keepdims: 1 });
+    const shifted = g.one('Exp', [g.one('Sub', [lastLogits, maxLogit])]);
     const logSumExp = g.one('Add', [g.one('Log', [g.one('ReduceSum', [shifted, 'c_axes_last'], { keepdims: 1 })]), maxLogit]);
     g.one('Exp', [g.one('Sub', ['top_k_logits', logSumExp])], {}, EXTRA_OUTPUTS.topKProbs);
-    expose(EXTRA_OUTPUTS.topKProbs, [1, 'T', TOP_K]);
-    expose(EXTRA_OUTPUTS.topKIds, [1, 'T', TOP_K], INT64);
+    expose(EXTRA_OUTPUTS.topKProbs, [1, TOP_K]);
+    expose(EXTRA_OUTPUTS.topKIds, [1, TOP_K], INT64);
   } finally {
     data.close();
   }

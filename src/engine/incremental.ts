@@ -38,8 +38,13 @@ export interface CachedAnalysis {
   resultNorm: Float32Array; // [L, T, H]
   attnOutNorm: Float32Array; // [L, T]
   mlpOutNorm: Float32Array; // [L, T]
-  topKIds: Int32Array; // [T, TOP_K]
-  topKProbs: Float32Array; // [T, TOP_K]
+}
+
+/** The graph's top-k after the last token of a run. */
+export interface LastTopK {
+  position: number;
+  ids: Int32Array;
+  probs: Float32Array;
 }
 
 /** Per-position hooks, [1, T, ·] in the graph, kept for every layer (head details and
@@ -61,7 +66,7 @@ export function commonPrefix(a: readonly number[], b: readonly number[]): number
 
 /** The outputs an analysis step fetches when the unchanged prefix is P tokens long. */
 export function analysisFetches(nLayer: number, P: number): string[] {
-  const fetches: string[] = [EXTRA_OUTPUTS.topKIds, EXTRA_OUTPUTS.topKProbs, LN_SCALE];
+  const fetches: string[] = [EXTRA_OUTPUTS.topKIds, EXTRA_OUTPUTS.topKProbs, LN_SCALE, hookNames(nLayer - 1).residPost];
   for (let l = 0; l < nLayer; l++) {
     const inc = incrementalNames(l);
     const hk = hookNames(l);
@@ -86,8 +91,8 @@ export class AnalysisCache {
   private readonly resultNorm: Float32Array; // [L, nCtx, H]
   private readonly attnOutNorm: Float32Array; // [L, nCtx]
   private readonly mlpOutNorm: Float32Array;
-  private readonly topKIds: Int32Array; // [nCtx, K]
-  private readonly topKProbs: Float32Array;
+  private readonly finalResid: Float32Array; // [nCtx, d_model]: the last block's output
+  private lastTop: LastTopK | null = null;
   /** Positions the last update ran through the model (for tests and the benchmark). */
   lastRunPositions = 0;
   private squareVersion = nextSquareVersion++;
@@ -111,8 +116,7 @@ export class AnalysisCache {
     this.resultNorm = new Float32Array(L * N * H);
     this.attnOutNorm = new Float32Array(L * N);
     this.mlpOutNorm = new Float32Array(L * N);
-    this.topKIds = new Int32Array(N * TOP_K);
-    this.topKProbs = new Float32Array(N * TOP_K);
+    this.finalResid = new Float32Array(N * D);
   }
 
   /** Past inputs for a full run (P = 0): every other caller of the graph uses these. */
@@ -191,8 +195,12 @@ export class AnalysisCache {
     }
     const ids64 = out[EXTRA_OUTPUTS.topKIds]?.data;
     if (!(ids64 instanceof BigInt64Array)) throw new Error(`missing int64 output ${EXTRA_OUTPUTS.topKIds}`);
-    for (let i = 0; i < ids64.length; i++) this.topKIds[P * TOP_K + i] = Number(ids64[i]);
-    this.topKProbs.set(f(EXTRA_OUTPUTS.topKProbs), P * TOP_K);
+    this.lastTop = {
+      position: ids.length - 1,
+      ids: Int32Array.from(ids64, Number),
+      probs: f(EXTRA_OUTPUTS.topKProbs).slice(0, TOP_K),
+    };
+    this.finalResid.set(f(hookNames(L - 1).residPost), P * D);
     this.lnScale.set(f(LN_SCALE), P);
     this.ids = ids.slice();
     this.noteSquare(P < DRAWN_TOKENS);
@@ -266,8 +274,6 @@ export class AnalysisCache {
       resultNorm: perLayer(this.resultNorm, H),
       attnOutNorm: perLayer(this.attnOutNorm, 1),
       mlpOutNorm: perLayer(this.mlpOutNorm, 1),
-      topKIds: this.topKIds.slice(0, T * TOP_K),
-      topKProbs: this.topKProbs.slice(0, T * TOP_K),
     };
   }
 
@@ -286,6 +292,17 @@ export class AnalysisCache {
    *  [T, H, d_head] for q, k, v, z), copied. */
   rows(which: RowHook, layer: number): Float32Array {
     return this.layerRows(which, layer).slice(0, this.ids.length * this.shape.dModel);
+  }
+
+  /** The graph's top-k at `position`, when a run ended there (else compute it: Engine.predictions). */
+  topKAt(position: number): LastTopK | null {
+    return this.lastTop && this.lastTop.position === position && position < this.ids.length ? this.lastTop : null;
+  }
+
+  /** The last block's output at one position, [d_model] (copied). */
+  finalResidual(position: number): Float32Array {
+    const D = this.shape.dModel;
+    return this.finalResid.slice(position * D, (position + 1) * D);
   }
 
   /** ln_final.hook_scale for the cached ids: [T]. */

@@ -11,6 +11,7 @@ import {
   type Channel,
   type ContributionRequest,
   type HeadDetailRequest,
+  type PredictionsRequest,
   type SaveFileRequest,
   type SaveResult,
   SAVE_TYPES,
@@ -63,6 +64,11 @@ export function parseHeadDetailRequest(arg: unknown): HeadDetailRequest {
   const base = parseAnalyzeRequest(arg);
   const r = record(arg, 'head detail request');
   return { ...base, layer: index(r, 'layer'), head: index(r, 'head') };
+}
+
+export function parsePredictionsRequest(arg: unknown): PredictionsRequest {
+  const base = parseAnalyzeRequest(arg);
+  return { ...base, position: index(record(arg, 'predictions request'), 'position') };
 }
 
 export function parseContributionRequest(arg: unknown): ContributionRequest {
@@ -157,6 +163,7 @@ export function createHandlers(
     [CHANNELS.analyze]: wrap(async (arg) => engine.analyze(parseAnalyzeRequest(arg))),
     [CHANNELS.headDetail]: wrap(async (arg) => engine.headDetail(parseHeadDetailRequest(arg))),
     [CHANNELS.contribution]: wrap(async (arg) => engine.contribution(parseContributionRequest(arg))),
+    [CHANNELS.predictions]: wrap(async (arg) => engine.predictions(parsePredictionsRequest(arg))),
     [CHANNELS.inductionProbe]: wrap(async () => engine.inductionProbe()),
     [CHANNELS.exportData]: wrap(async (arg) => {
       const file = await exportAnalysis(engine, parseAnalyzeRequest(arg));

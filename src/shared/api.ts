@@ -65,10 +65,23 @@ export interface Analysis {
   /** ‖blocks.{l}.hook_attn_out[t]‖₂ and ‖blocks.{l}.hook_mlp_out[t]‖₂: [L, T] each. */
   attnOutNorm: Float32Array;
   mlpOutNorm: Float32Array;
-  /** Top-k next-token predictions per position: ids and probabilities [T, k]. */
-  topK: { k: number; ids: Int32Array; probs: Float32Array; strings: string[] };
+  /** Top-k next-token predictions after the last token (other positions: predictions()). */
+  topK: Predictions;
   /** Per-head pattern statistics over all T tokens (entropy, previous/first-token, local), [L·H] each. */
   headStats: HeadStats;
+}
+
+/** The model's top-k next-token predictions at one position, probabilities descending. */
+export interface Predictions {
+  position: number;
+  k: number;
+  ids: Int32Array;
+  probs: Float32Array;
+  strings: string[];
+}
+
+export interface PredictionsRequest extends AnalyzeRequest {
+  position: number;
 }
 
 export interface HeadDetailRequest extends AnalyzeRequest {
@@ -217,6 +230,8 @@ export interface AtlasApi {
   analyze(req: AnalyzeRequest): Promise<Analysis>;
   headDetail(req: HeadDetailRequest): Promise<HeadDetail>;
   contribution(req: ContributionRequest): Promise<Contribution>;
+  /** Top-k next-token predictions at any position (the analysis carries the last one's). */
+  predictions(req: PredictionsRequest): Promise<Predictions>;
   inductionProbe(): Promise<InductionProbe>;
   /** The analysis as data: analysis.json plus a .npy per TransformerLens hook, zipped. */
   exportData(req: AnalyzeRequest): Promise<SaveResult>;
@@ -242,6 +257,7 @@ export const CHANNELS = {
   analyze: 'atlas:analyze',
   headDetail: 'atlas:head-detail',
   contribution: 'atlas:contribution',
+  predictions: 'atlas:predictions',
   inductionProbe: 'atlas:induction-probe',
   exportData: 'atlas:export-data',
   saveFile: 'atlas:save-file',

@@ -82,7 +82,8 @@ export function analysisOutputNames(nLayers: number): string[] {
     names.push(h.residPre, h.residMid, h.q, h.k, h.v, h.z, h.resultNorm, h.attnOutNorm, h.mlpOutNorm);
     names.push(inc.rowStats, inc.dotDrawn, inc.patternDrawn, inc.dotPastQueries);
   }
-  names.push('ln_final.hook_scale', EXTRA_OUTPUTS.topKIds, EXTRA_OUTPUTS.topKProbs);
+  // The last block's output: predictions at any position are computed from it on demand.
+  names.push(hookNames(nLayers - 1).residPost, 'ln_final.hook_scale', EXTRA_OUTPUTS.topKIds, EXTRA_OUTPUTS.topKProbs);
   return names;
 }
 
@@ -92,7 +93,8 @@ export const DRAWN_TOKENS = 128;
 /** Number of next-token predictions the graph keeps per position. */
 export const TOP_K = 10;
 
-/** Outputs that are reductions for the UI, not TransformerLens hooks. */
+/** Outputs that are reductions for the UI, not TransformerLens hooks: the top-k next-token
+ *  probabilities and ids after the last input token, [1, TOP_K]. */
 export const EXTRA_OUTPUTS = {
   topKProbs: 'atlas.next_token_probs_topk',
   topKIds: 'atlas.next_token_ids_topk',

@@ -47,12 +47,28 @@ describe('engine.analyze and headDetail', () => {
       expect(a.headStats.local[i]).toBeCloseTo(localScore(p, T), 6);
       expect(a.headStats.entropy[i]).toBeCloseTo(meanEntropy(p, T), 5);
     }
-    expect(a.topK.ids.length).toBe(T * a.topK.k);
-    expect(a.topK.strings.length).toBe(T * a.topK.k);
+    expect(a.topK.position).toBe(T - 1);
+    expect(a.topK.ids.length).toBe(a.topK.k);
+    expect(a.topK.strings.length).toBe(a.topK.k);
+    // Predictions at every position, on demand, equal softmax(logits) of the full graph; the
+    // last one is the analysis's own (from the graph), the others are computed in the engine.
+    const logits = all['logits']?.data as Float32Array;
+    const V = 50257;
     for (let t = 0; t < T; t++) {
-      const p = Array.from(a.topK.probs.subarray(t * a.topK.k, (t + 1) * a.topK.k));
-      expect([...p].sort((x, y) => y - x)).toEqual(p);
+      const p = t === T - 1 ? a.topK : await m.engine.predictions({ text, prependEndOfText: false, position: t });
+      expect(p.position).toBe(t);
+      const row = logits.subarray(t * V, (t + 1) * V);
+      let mx = -Infinity;
+      for (const v of row) mx = Math.max(mx, v);
+      let z = 0;
+      for (const v of row) z += Math.exp(v - mx);
+      const want = Array.from(row, (v, id) => ({ id, p: Math.exp(v - mx) / z }))
+        .sort((x, y) => y.p - x.p)
+        .slice(0, p.k);
+      expect(Array.from(p.ids)).toEqual(want.map((w) => w.id));
+      want.forEach((w, r) => expect(p.probs[r]).toBeCloseTo(w.p, 5));
     }
+    await expect(m.engine.predictions({ text, prependEndOfText: false, position: T })).rejects.toThrow(/outside/);
   });
 
   it('headDetail slices q, k, v, z and result of one head', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHandlers, parseAnalyzeRequest, parseHeadDetailRequest } from '../../src/main/handlers';
+import { createHandlers, parseAnalyzeRequest, parseHeadDetailRequest, parsePredictionsRequest } from '../../src/main/handlers';
 import { CHANNELS, LIMITS } from '../../src/shared/api';
 import { Engine } from '../../src/engine/engine';
 import { tempDir } from '../helpers/fixtures';
@@ -17,6 +17,9 @@ describe('IPC argument validation in main', () => {
     [{ text: 42 }, /text must be a string/],
     [{ text: 'x', prependEndOfText: 'yes' }, /prependEndOfText must be true or false/],
     [{ text: 'x'.repeat(LIMITS.maxTextChars + 1) }, /limit is 20000/],
+    [{ text: 'x', haveSquare: -1 }, /haveSquare must be a non-negative integer/],
+    [{ text: 'x', haveSquare: 1.5 }, /haveSquare must be a non-negative integer/],
+    [{ text: 'x', haveSquare: '3' }, /haveSquare must be a non-negative integer/],
   ])('rejects analyze argument %#', (arg, message) => {
     expect(() => parseAnalyzeRequest(arg)).toThrow(message);
   });
@@ -28,6 +31,14 @@ describe('IPC argument validation in main', () => {
     [{ text: 'x', layer: 0, head: 1e9 }, /head must be a non-negative integer/],
   ])('rejects head detail argument %#', (arg, message) => {
     expect(() => parseHeadDetailRequest(arg)).toThrow(message);
+  });
+
+  it('accepts a square version and a predictions position, and rejects bad positions', () => {
+    expect(parseAnalyzeRequest({ text: 'hi', haveSquare: 7 })).toEqual({ text: 'hi', prependEndOfText: false, haveSquare: 7 });
+    expect(parsePredictionsRequest({ text: 'hi', position: 1 })).toEqual({ text: 'hi', prependEndOfText: false, position: 1 });
+    for (const position of [-1, 2.5, '1', undefined, 1e9]) {
+      expect(() => parsePredictionsRequest({ text: 'hi', position })).toThrow(/position must be a non-negative integer/);
+    }
   });
 
   it('registers one handler per API channel and turns errors into user-facing messages', async () => {

@@ -69,7 +69,7 @@ async function fullReference(
     resultNorm,
     attnOutNorm,
     mlpOutNorm,
-    topK: { k: TOP_K, ids: Int32Array.from(topIds, Number), probs: f(EXTRA_OUTPUTS.topKProbs), strings: [] },
+    topK: { position: T - 1, k: TOP_K, ids: Int32Array.from(topIds, Number), probs: f(EXTRA_OUTPUTS.topKProbs), strings: [] },
     headStats: headStatsFromPatterns(fullPattern, L, H, T),
   };
 }

@@ -3,7 +3,16 @@
  * looking at. Engine results are $state.raw: they are replaced whole, never mutated, and
  * typed arrays must not be wrapped in proxies.
  */
-import type { Analysis, AtlasApi, Contribution, HeadDetail, InductionProbe, LibraryState, ModelInfo } from '../../../shared/api';
+import type {
+  Analysis,
+  AtlasApi,
+  Contribution,
+  HeadDetail,
+  InductionProbe,
+  LibraryState,
+  ModelInfo,
+  Predictions,
+} from '../../../shared/api';
 import { STAGES, attentionWeights, headOffset, type Stage } from '../../../shared/attention-math';
 import { summariesFromStats, type HeadSummary } from '../../../shared/head-scores';
 import { DRAWN_TOKENS } from '../../../shared/hooks';
@@ -63,6 +72,8 @@ export class AtlasState {
   labelledOnly = $state(false);
   induction = $state.raw<InductionProbe | null>(null);
   contribution = $state.raw<Contribution | null>(null);
+  /** Predictions at a focused query other than the last (the analysis carries the last one's). */
+  otherPredictions = $state.raw<{ analysis: Analysis; predictions: Predictions } | null>(null);
   /** Status line after an export or save. */
   saveNote = $state<string | null>(null);
   library = $state.raw<LibraryState | null>(null);
@@ -74,6 +85,7 @@ export class AtlasState {
   private latestAnalysis = 0;
   private latestDetail = 0;
   private latestContribution = 0;
+  private latestPredictions = 0;
 
   constructor(private readonly atlas: AtlasApi | null) {
     if (!atlas) this.error = t('error.noEngine');
@@ -208,6 +220,29 @@ export class AtlasState {
     } finally {
       clearTimeout(slowTimer);
       if (id === this.latestAnalysis) this.slow = false;
+    }
+  }
+
+  /** Top-k predictions at the focused query: the analysis's own at the last token, else loaded. */
+  get focusPredictions(): Predictions | null {
+    const a = this.analysis;
+    if (!a || a.tokens.length === 0) return null;
+    const q = this.focusQuery;
+    if (a.topK.position === q) return a.topK;
+    const o = this.otherPredictions;
+    return o && o.analysis === a && o.predictions.position === q ? o.predictions : null;
+  }
+
+  async loadPredictions(): Promise<void> {
+    const a = this.analysis;
+    const q = this.focusQuery;
+    if (!this.atlas || !a || a.tokens.length === 0 || a.topK.position === q) return;
+    const id = ++this.latestPredictions;
+    try {
+      const p = await this.atlas.predictions({ text: a.text, prependEndOfText: this.prependEot, position: q });
+      if (id === this.latestPredictions) this.otherPredictions = { analysis: a, predictions: p };
+    } catch (e) {
+      if (id === this.latestPredictions) this.error = t('error.generic', { message: (e as Error).message });
     }
   }
 

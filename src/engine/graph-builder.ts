@@ -29,7 +29,7 @@ import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-wei
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 6;
+export const BUILDER_VERSION = 7;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -119,6 +119,24 @@ class Graph {
     this.initializers.push({ name, dims, dataType: INT64, rawData: bytesOf(BigInt64Array.from(values.map(BigInt))) });
     return name;
   }
+}
+
+/** W_h W_hᵀ for each head's [d_head, D] block of W_O ([H·d_head, D] row-major): [H, d_head, d_head]. */
+function headGram(wO: Float32Array, H: number, dh: number, D: number): Float32Array {
+  const out = new Float32Array(H * dh * dh);
+  for (let h = 0; h < H; h++) {
+    for (let i = 0; i < dh; i++) {
+      const ri = (h * dh + i) * D;
+      for (let j = 0; j <= i; j++) {
+        const rj = (h * dh + j) * D;
+        let s = 0;
+        for (let o = 0; o < D; o++) s += (wO[ri + o] ?? 0) * (wO[rj + o] ?? 0);
+        out[(h * dh + i) * dh + j] = s;
+        out[(h * dh + j) * dh + i] = s;
+      }
+    }
+  }
+  return out;
 }
 
 /** Columns [from, to) of a row-major [rows, cols] matrix. */
@@ -227,7 +245,8 @@ export async function buildInstrumentedGraph(
   const dh = D / H;
   // Every weight is written once as float32 (q, k, v split from c_attn, lm_head only when untied).
   const paramBytes = [...expectedShapes(c).values()].reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1) * 4, 0);
-  const totalBytes = paramBytes + (ckpt.lmHead ? c.vocabSize * D * 4 : 0);
+  const gramBytes = c.nLayer * H * dh * dh * 4;
+  const totalBytes = paramBytes + gramBytes + (ckpt.lmHead ? c.vocabSize * D * 4 : 0);
   const data = new ExternalData(`${modelPath}.data`, onProgress, totalBytes);
   const g = new Graph(data);
   const outputs: OnnxNs.IValueInfoProto[] = [];
@@ -260,6 +279,8 @@ export async function buildInstrumentedGraph(
     g.constInt64('c_axes23', [2], [2, 3]);
     g.constInt64('c_axes3', [1], [3]);
     g.constInt64('c_axes_last', [1], [-1]);
+    g.constInt64('c_shape_w_o', [2], [D, D]);
+    g.constInt64('c_shape_z_flat', [3], [1, -1, D]);
     g.constFloat('c_tiny', [], [1e-30]);
     g.constFloat('c_zero', [], [0]);
     g.constInt64('c_key0_start', [1], [0]);
@@ -351,17 +372,29 @@ export async function buildInstrumentedGraph(
       expose(inc.rowStats, [1, H, 'T', 4]);
 
       const zh = g.one('MatMul', [pattern, vh]); // [1, H, T, dh]
-      g.one('Transpose', [zh], { perm: [0, 2, 1, 3] }, hk.z); // [1, T, H, dh]
+      const z = g.one('Transpose', [zh], { perm: [0, 2, 1, 3] }, hk.z); // [1, T, H, dh]
       expose(hk.z, [1, 'T', H, dh]);
       // W_O is [H·dh, D] in HF's [in, out] layout; as [H, dh, D] each head's slice is contiguous.
-      const wO = g.weight(`${p}attn.W_O`, [H, dh, D], ckpt.read(p + 'attn.c_proj.weight'));
+      const wORaw = ckpt.read(p + 'attn.c_proj.weight');
+      const wO = g.weight(`${p}attn.W_O`, [H, dh, D], wORaw);
       const bO = g.weight(`${p}attn.b_O`, [D], ckpt.read(p + 'attn.c_proj.bias'));
+      // hook_result: each head through its slice of W_O, [1, T, H, D]. Only the full graph keeps
+      // it (an output); the residual stream and the analysis graph use the two cheaper forms
+      // below, which equal it up to float rounding (Σ_h hook_result + b_O = hook_attn_out is
+      // tested against the reference).
       const resultH = g.one('MatMul', [zh, wO]); // [1, H, T, D]
-      const result = g.one('Transpose', [resultH], { perm: [0, 2, 1, 3] }, hk.result); // [1, T, H, D]
+      g.one('Transpose', [resultH], { perm: [0, 2, 1, 3] }, hk.result);
       expose(hk.result, [1, 'T', H, D]);
-      g.one('ReduceL2', [result], { axes: [3], keepdims: 0 }, hk.resultNorm); // [1, T, H]
+      // ‖hook_result[t, h]‖ without forming it: ‖z W_h‖² = z (W_h W_hᵀ) zᵀ with a d_head² Gram
+      // matrix per head, computed here once. At T = 64 this and the single c_proj matmul below
+      // replace ~20 ms of per-head matmuls and reductions on GPT-2 small.
+      const gram = g.weight(`${p}attn.W_O_gram`, [H, dh, dh], headGram(wORaw, H, dh, D));
+      const sq = g.one('ReduceSum', [g.one('Mul', [g.one('MatMul', [zh, gram]), zh]), 'c_axes3'], { keepdims: 0 }); // [1, H, T]
+      const norms = g.one('Sqrt', [g.one('Max', [sq, 'c_zero'])]);
+      g.one('Transpose', [norms], { perm: [0, 2, 1] }, hk.resultNorm); // [1, T, H]
       expose(hk.resultNorm, [1, 'T', H]);
-      const attnOut = g.one('Add', [g.one('ReduceSum', [result, 'c_axes2'], { keepdims: 0 }), bO], {}, hk.attnOut);
+      const wOFlat = g.one('Reshape', [wO, 'c_shape_w_o']); // [H·dh, D]
+      const attnOut = g.one('Add', [g.one('MatMul', [g.one('Reshape', [z, 'c_shape_z_flat']), wOFlat]), bO], {}, hk.attnOut);
       expose(hk.attnOut, [1, 'T', D]);
       g.one('ReduceL2', [attnOut], { axes: [2], keepdims: 0 }, hk.attnOutNorm);
       expose(hk.attnOutNorm, [1, 'T']);

@@ -233,7 +233,8 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
   report.peakRssBytes = process.resourceUsage().maxRSS * 1024;
   await engine.unload();
 
-  o.log(`onnxruntime-node vs onnxruntime-web, T = ${o.webLengths.join(', ')}…`);
+  const webLengths = o.webLengths.filter((T) => T <= config.nCtx);
+  o.log(`onnxruntime-node vs onnxruntime-web, T = ${webLengths.join(', ')}…`);
   const shape = { nLayer: config.nLayer, nHead: config.nHead, dModel: config.dModel, nCtx: config.nCtx };
   const fetches = analysisFetches(config.nLayer, 0);
   const past = AnalysisCache.emptyPast(shape);
@@ -241,7 +242,7 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
   const node: Record<string, Stat> = {};
   const rt = await ModelRuntime.create(built.analysisModelPath);
   try {
-    for (const T of o.webLengths) {
+    for (const T of webLengths) {
       const ids = idsOf(T);
       const times: number[] = [];
       for (let i = 0; i < o.runs + 1; i++) {
@@ -259,11 +260,11 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
     `${built.modelPath}.data`, // both graphs share the full graph's weights file
     (T) => ({ ...past, input_ids: { dims: [1, T], data: BigInt64Array.from(idsOf(T), (i) => BigInt(i)) } }),
     fetches,
-    o.webLengths,
+    webLengths,
     o.runs,
   );
   const ratio: Record<string, number> = {};
-  for (const T of o.webLengths) ratio[T] = Number(((web[T]?.median ?? 0) / (node[T]?.median ?? 1)).toFixed(2));
+  for (const T of webLengths) ratio[T] = Number(((web[T]?.median ?? 0) / (node[T]?.median ?? 1)).toFixed(2));
   report.onnxruntimeWeb = { nodeForwardMs: node, webForwardMs: web, webOverNode: ratio };
   return report;
 }

@@ -66,6 +66,21 @@ describe('atlas command line', () => {
     }
   });
 
+  it('bench prints one JSON report with every measure (structure only: timing stays out of tests)', () => {
+    const model = writeRandomModel({ ...SMALL_SPEC, nCtx: 80 });
+    const r = atlas(['bench', model, '--runs', '1', '--build-runs', '1']);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
+    for (const key of ['buildMs', 'sessionCreateMs', 'analyzeMs', 'appendOneCharMs', 'bytesPerUpdate', 'onnxruntimeWeb']) {
+      expect(report, key).toHaveProperty(key);
+    }
+    expect(Object.keys(report.analyzeMs ?? {})).toEqual(['16', '64']); // 256 and 1024 exceed n_ctx 80
+    expect(report.appendPositionsRun).toEqual({ '64': 1 }); // one appended letter: one position ran
+    expect(Number(report.peakRssBytes)).toBeGreaterThan(0);
+    expect(Object.keys((report.onnxruntimeWeb?.webOverNode as object) ?? {})).toEqual(['64']);
+    expect(atlas(['bench', model, '--runs', '0']).status).toBe(2);
+  });
+
   it('build writes an ONNX model with external weights', () => {
     const out = join(tempDir(), 'nested', 'g.onnx');
     const r = atlas(['build', model, '--out', out]);

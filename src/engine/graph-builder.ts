@@ -29,7 +29,7 @@ import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-wei
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 7;
+export const BUILDER_VERSION = 8;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -267,7 +267,6 @@ export async function buildInstrumentedGraph(
     g.constInt64('c_i1', [], [1]);
     g.constInt64('c_axes0', [1], [0]);
     g.constInt64('c_axes1', [1], [1]);
-    g.constInt64('c_axes2', [1], [2]);
     g.constInt64('c_shape_qkv', [4], [1, -1, H, dh]);
     g.constInt64('c_shape_2d', [2], [-1, D]);
     g.constInt64('c_shape_logits', [3], [1, -1, c.vocabSize]);

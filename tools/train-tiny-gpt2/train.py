@@ -257,15 +257,36 @@ def hf_config(a):
     }
 
 
+def echo_row(train, n, rng):
+    """Short segments of two real tokens alternating ("a b a b", 4 to 6 tokens, a fresh pair per
+    segment). Inside a segment the next token is the one BEFORE the current one, which a head
+    attending to the previous position and copying it predicts exactly: the skill behind
+    previous-token heads, which natural text rewards too weakly to form in a CPU-sized budget.
+    Segments are short so that attending to a few recent tokens at once does not also solve it
+    (with long segments a blur over the last few tokens already got most of the way)."""
+    row = []
+    while len(row) < n:
+        a, b = train[int(rng.integers(0, len(train)))], train[int(rng.integers(0, len(train)))]
+        while b == a:
+            b = train[int(rng.integers(0, len(train)))]
+        k = int(rng.integers(2, 4))
+        row.extend([a, b] * k)
+    return np.asarray(row[:n], dtype=np.int64)
+
+
 def batches(train, a, rng):
     """Random windows of the training stream. A share of rows (--repeat-frac) is a random span
     of real text written twice in a row: copying from context is what induction heads do, and
-    natural text this small repeats too rarely for them to form in a CPU-sized budget."""
+    natural text this small repeats too rarely for them to form in a CPU-sized budget. Another
+    share (--echo-frac) is echo_row's alternating pairs."""
     T = a.n_ctx
     while True:
         x = np.empty((a.batch, T + 1), dtype=np.int64)
         for r in range(a.batch):
-            if rng.random() < a.repeat_frac:
+            u = rng.random()
+            if u < a.echo_frac:
+                x[r] = echo_row(train, T + 1, rng)
+            elif u < a.echo_frac + a.repeat_frac:
                 span = int(rng.integers(16, (T + 1) // 2 + 1))
                 s = int(rng.integers(0, len(train) - span))
                 chunk = train[s : s + span].astype(np.int64)
@@ -333,6 +354,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--repeat-frac", type=float, default=0.15)
+    ap.add_argument("--echo-frac", type=float, default=0.0, help="share of echo_row rows")
     ap.add_argument("--minutes", type=float, default=100, help="wall-time budget; the LR schedule is fitted to it")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
     ap.add_argument("--threads", type=int, default=2)

@@ -257,9 +257,9 @@ def hf_config(a):
     }
 
 
-def echo_row(train, n, rng):
-    """Short segments of two real tokens alternating ("a b a b", 4 to 6 tokens, a fresh pair per
-    segment). Inside a segment the next token is the one BEFORE the current one, which a head
+def echo_row(train, n, rng, pairs=(2, 3)):
+    """Short segments of two real tokens alternating ("a b a b": `pairs` repetitions, 4 to 6
+    tokens by default, a fresh pair per segment). Inside a segment the next token is the one BEFORE the current one, which a head
     attending to the previous position and copying it predicts exactly: the skill behind
     previous-token heads, which natural text rewards too weakly to form in a CPU-sized budget.
     Segments are short so that attending to a few recent tokens at once does not also solve it
@@ -269,7 +269,7 @@ def echo_row(train, n, rng):
         a, b = train[int(rng.integers(0, len(train)))], train[int(rng.integers(0, len(train)))]
         while b == a:
             b = train[int(rng.integers(0, len(train)))]
-        k = int(rng.integers(2, 4))
+        k = int(rng.integers(pairs[0], pairs[1] + 1))  # repetitions of the pair
         row.extend([a, b] * k)
     return np.asarray(row[:n], dtype=np.int64)
 
@@ -285,7 +285,7 @@ def batches(train, a, rng):
         for r in range(a.batch):
             u = rng.random()
             if u < a.echo_frac:
-                x[r] = echo_row(train, T + 1, rng)
+                x[r] = echo_row(train, T + 1, rng, a.echo_pairs)
             elif u < a.echo_frac + a.repeat_frac:
                 span = int(rng.integers(16, (T + 1) // 2 + 1))
                 s = int(rng.integers(0, len(train) - span))
@@ -355,6 +355,8 @@ def main():
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--repeat-frac", type=float, default=0.15)
     ap.add_argument("--echo-frac", type=float, default=0.0, help="share of echo_row rows")
+    ap.add_argument("--echo-pairs", type=int, nargs=2, default=[2, 3], metavar=("MIN", "MAX"),
+                    help="repetitions of each pair in an echo segment (phase 2 used 3 12)")
     ap.add_argument("--minutes", type=float, default=100, help="wall-time budget; the LR schedule is fitted to it")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
     ap.add_argument("--threads", type=int, default=2)

@@ -1,46 +1,34 @@
 #!/usr/bin/python3
-"""Writes resources/models/tiny-gpt2-brown/MODEL_CARD.md from the evaluation JSON
-(tools/eval/evaluate.ts --json), the last phase's training-log.json and phases.json (see
-plot_loss.py), so every number in the card comes from a file.
+"""Writes resources/models/tiny-gpt2-brown/MODEL_CARD.md from the training logs and the evaluation
+JSON (tools/eval/evaluate.ts --json), so every number in the card comes from a file.
 
-    /usr/bin/python3 tools/train-tiny-gpt2/write_model_card.py <eval.json> <phases.json> <out.md>
-
-Each phase in phases.json: name, log, steps, seconds, batchTokens, schedule, rows, why; the last
-one also "trainingLog" (its training-log.json, for the arguments and parameter count).
+    /usr/bin/python3 tools/train-tiny-gpt2/write_model_card.py <eval.json> <training-log.json> \
+        <first-phase train.log> <first-phase seconds> <first-phase steps> <out.md>
 """
 import json
 import re
 import sys
 
 ev = json.load(open(sys.argv[1]))
-phases = json.load(open(sys.argv[2]))
-out = sys.argv[3]
-log = json.load(open(phases[-1]["trainingLog"]))
+log = json.load(open(sys.argv[2]))
+first_log = open(sys.argv[3]).read()
+first_seconds = float(sys.argv[4])
+first_steps = int(sys.argv[5])
+out = sys.argv[6]
 args = log["args"]
-total_steps = sum(p["steps"] for p in phases)
-total_tokens = sum(p["steps"] * p["batchTokens"] for p in phases)
-wall_min = sum(p["seconds"] for p in phases) / 60
+tok_per_step = args["batch"] * args["n_ctx"]
+total_steps = first_steps + log["final_steps"]
+total_tokens = total_steps * tok_per_step
+wall_min = (first_seconds + log["wall_seconds"]) / 60
 heads = ev["heads"]
-LINE = re.compile(r"prev-token best (L\d+H\d+) ([\d.]+)")
-
-
-def last_prev(p):
-    found = LINE.findall(open(p["log"]).read())
-    return f"{found[-1][0]} {float(found[-1][1]):.3f}" if found else "–"
-
 
 rows = "\n".join(
     f"| {h['layer']} | {h['head']} | {h['previousToken']:.3f} | {h['firstToken']:.3f} | {h['entropy']:.2f} | {h['induction']:.3f} |"
     for h in heads
 )
-phase_rows = "\n".join(
-    f"| {i + 1} | {p['steps']:,} | {p['steps'] * p['batchTokens'] / 1e6:.1f} M | {p['seconds'] / 60:.0f} min | {p['schedule']} | {p['rows']} | {last_prev(p)} |"
-    for i, p in enumerate(phases)
-)
-whys = "\n".join(f"{i + 1}. {p['why']}" for i, p in enumerate(phases))
 bp = ev["bestPreviousToken"]
 bi = ev["bestInduction"]
-d_head = args["d_model"] // args["n_head"]
+first_points = re.findall(r"step (\d+) lr \S+ train ([\d.]+) held-out ([\d.]+)", first_log)
 
 card = f"""# tiny-gpt2-brown
 
@@ -59,10 +47,6 @@ tokenizer, and far less knowledge. Get GPT-2 small from the app's *Models…* di
   (1,235,003 GPT-2 tokens with document separators).
 - Tokenizer: GPT-2's byte-level BPE, all 50,257 tokens (js-tiktoken's `gpt2` ranks, the app's own
   tokenizer).
-- **Synthetic rows** built from those same tokens (no other text): *repeated spans* (a random span
-  of the corpus written twice in a row) and *echo rows* (short segments of two corpus tokens
-  alternating, `a b a b`, a fresh pair per segment). They exist to give attention heads something
-  to learn within a CPU budget; see Training.
 
 ## Architecture
 
@@ -71,7 +55,7 @@ Exactly GPT-2: pre-LayerNorm blocks, learned positions, GELU (tanh approximation
 
 | | |
 |---|---|
-| layers × heads | {args['n_layer']} × {args['n_head']} (d_head {d_head}) |
+| layers × heads | {args['n_layer']} × {args['n_head']} (d_head {args['d_model'] // args['n_head']}) |
 | d_model / d_mlp | {args['d_model']} / {4 * args['d_model']} |
 | context | {args['n_ctx']} tokens |
 | parameters | {log['params']:,} (of which {50257 * args['d_model']:,} in the tied embedding) |
@@ -79,38 +63,27 @@ Exactly GPT-2: pre-LayerNorm blocks, learned positions, GELU (tanh approximation
 
 ## Training
 
-`tools/train-tiny-gpt2/train.py`: PyTorch {log['torch_version']} on the 2 CPU cores of one of
-these machines, bfloat16 autocast for the matmuls, AdamW β = (0.9, 0.95), weight decay 0.1 on the
-MLP and embedding matrices (none on W_Q/W_K/W_V or the position table), gradient clipping 1.0,
-dropout {args['dropout']} (none on attention weights), batches of {args['batch']} × {args['n_ctx']} tokens.
+`tools/train-tiny-gpt2/` (PyTorch {log['torch_version']} on 2 CPU cores, bfloat16 autocast for the
+matmuls, AdamW β = (0.9, 0.95), weight decay 0.1, gradient clipping 1.0, dropout {args['dropout']},
+batches of {args['batch']} × {args['n_ctx']} tokens). Two phases on the same data:
 
-- **Positions start as sinusoids** (the original Transformer's, amplitude {args['pos_scale']}) in GPT-2's
-  ordinary learned position table: position i−1 is then one fixed linear map away from position i,
-  which is what a previous-token head has to find.
-- **Exact shared-row vocabulary while training**: the 32,761 tokens that occur in the training text
-  get their own rows; the 17,496 that never occur share one row, exported into each of their rows.
-  With log 17,496 added to that row's logit this *is* the full 50,257-way softmax of the exported
-  model (checked: the exported model's held-out loss matches to 1.5e-5), at about 1.4× the speed.
+1. {first_steps} steps from scratch, learning rate 1.5e-3 (cosine, fitted to an 88-minute budget),
+   15 % of rows a random span of real text written twice; stopped at step {first_steps} ({first_seconds / 60:.0f} min)
+   because held-out loss had nearly stopped improving while attention stayed close to uniform.
+2. {log['final_steps']} more steps from that checkpoint (`--resume`): warm restart to
+   {args['lr']:g} then cosine to {args['min_lr']:g}, 35 % of rows a repeated span (copying from
+   context is what previous-token and induction heads do), {log['wall_seconds'] / 60:.0f} min.
 
-| phase | steps | tokens | wall time | learning rate | rows | best previous-token score at the end (training print) |
-|---|---|---|---|---|---|---|
-{phase_rows}
-
-Why three phases (each resumed from the previous one's checkpoint with `--resume`):
-
-{whys}
-
-Total: **{total_steps:,} steps, {total_tokens / 1e6:.1f} M tokens seen** (synthetic rows included),
-**{wall_min:.0f} minutes** of wall time (the training shared the machine with other work).
-Loss curve and the best previous-token score during training: `loss.png`.
+Total: **{total_steps:,} steps, {total_tokens / 1e6:.1f} M tokens seen** (repeated spans included;
+about {total_tokens / 1.235e6:.1f} passes over the training text), **{wall_min:.0f} minutes** of wall time
+on one of these 2-core machines. Loss curve: `loss.png`.
 
 ![Loss curve](loss.png)
 
 ## Evaluation
 
 `npx tsx tools/eval/evaluate.ts resources/models/tiny-gpt2-brown`, which runs the model through
-the app's own engine (tokenizer, built ONNX graph, onnxruntime-node) on the held-out files only —
-natural text, no synthetic rows:
+the app's own engine (tokenizer, built ONNX graph, onnxruntime-node) on the held-out files:
 
 | | nats/token |
 |---|---|
@@ -135,9 +108,7 @@ head: **L{bi['layer']}H{bi['head']} ({bi['induction']:.3f})**.
 
 Trained on about a million words of 1961 American English for under two hours on a laptop-class
 CPU: it knows little, repeats itself, and its heads are far less specialised than GPT-2 small's.
-Part of what its heads do was encouraged by the synthetic rows above, which are disclosed here
-so nobody mistakes them for something natural text alone taught it. It exists so the app shows a
-real trained model offline, not to generate text.
+It exists so the app shows a real trained model offline, not to generate text.
 """
 open(out, "w").write(card)
-print(f"wrote {out}: {total_steps} steps, {total_tokens / 1e6:.1f}M tokens, {wall_min:.0f} min")
+print(f"wrote {out}: {total_steps} steps, {total_tokens/1e6:.1f}M tokens, {wall_min:.0f} min")

@@ -23,7 +23,7 @@ import { Gpt2Checkpoint } from '../engine/gpt2-weights';
 import { encodeNpy } from '../engine/npy';
 import { bundledModelDir, cliCacheDir, cliModelsDir } from '../engine/paths';
 import { downloadModel, formatBytes } from '../engine/download';
-import { benchModelDir, runBench, runSettingsBench } from '../bench/bench';
+import { benchModelDir, runBench, runRssProbe, runSettingsBench } from '../bench/bench';
 
 const USAGE = `usage:
   atlas build <model-dir> --out <file.onnx>
@@ -173,6 +173,7 @@ async function bench(args: string[]): Promise<void> {
       runs: { type: 'string', default: '20' },
       'build-runs': { type: 'string' },
       settings: { type: 'boolean', default: false },
+      'rss-probe': { type: 'boolean', default: false },
     },
     allowPositionals: true,
   });
@@ -193,7 +194,11 @@ async function bench(args: string[]): Promise<void> {
     cacheDir: cliCacheDir(),
     log,
   };
-  const report = values.settings ? await runSettingsBench(modelDir, options) : await runBench(modelDir, options);
+  const report = values['rss-probe']
+    ? await runRssProbe(modelDir, options.cacheDir)
+    : values.settings
+      ? await runSettingsBench(modelDir, options)
+      : await runBench(modelDir, options);
   console.log(JSON.stringify(report, null, 2));
 }
 

@@ -194,7 +194,7 @@ export class Engine {
   /** Brings the incremental cache to `ids` (running only what changed) and returns it. */
   private async cached(ids: readonly number[]): Promise<AnalysisCache> {
     const m = this.model();
-    await m.cache.update(ids, (fresh, fetches, feeds) => m.runtime.run(fresh, fetches, feeds));
+    await m.cache.update(ids, (fresh, fetches, feeds, into) => m.runtime.run(fresh, fetches, feeds, into));
     return m.cache;
   }
 

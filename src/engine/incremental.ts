@@ -24,6 +24,7 @@ export type StepRunner = (
   ids: readonly number[],
   fetches: readonly string[],
   feeds: Record<string, HostTensor>,
+  into: Record<string, HostTensor>,
 ) => Promise<Record<string, HostTensor>>;
 
 /** What an analysis needs from the model for the cached ids, compacted to T (and the drawn square). */
@@ -153,10 +154,19 @@ export class AnalysisCache {
       feeds[inc.pastQueryDrawn] = { dims: [1, Pq, H, dh], data: this.layerRows('q', l).subarray(0, Pq * D) };
     }
     const fetches = analysisFetches(L, P);
+    // The per-position hooks are written by onnxruntime straight into the cache's rows P….
+    const into: Record<string, HostTensor> = {};
+    for (let l = 0; l < L; l++) {
+      const hk = hookNames(l);
+      for (const which of ROW_HOOKS) {
+        const dims = which === 'residPre' || which === 'residMid' ? [1, Tn, D] : [1, Tn, H, dh];
+        into[hk[which]] = { dims, data: this.layerRows(which, l).subarray(P * D, (P + Tn) * D) };
+      }
+    }
     // From here on the old state is being overwritten: forget it first, so a failed run leaves
     // an empty cache rather than a half-updated one.
     this.ids = [];
-    const out = await run(fresh, fetches, feeds);
+    const out = await run(fresh, fetches, feeds, into);
     const f = (name: string): Float32Array => {
       const t = out[name];
       if (!t || !(t.data instanceof Float32Array)) throw new Error(`missing float output ${name}`);
@@ -167,7 +177,6 @@ export class AnalysisCache {
     for (let l = 0; l < L; l++) {
       const inc = incrementalNames(l);
       const hk = hookNames(l);
-      for (const which of ROW_HOOKS) this.layerRows(which, l).set(f(hk[which]), P * D);
       this.resultNorm.set(f(hk.resultNorm), (l * N + P) * H);
       this.attnOutNorm.set(f(hk.attnOutNorm), l * N + P);
       this.mlpOutNorm.set(f(hk.mlpOutNorm), l * N + P);

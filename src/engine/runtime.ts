@@ -70,6 +70,9 @@ export class ModelRuntime {
     ids: readonly number[],
     fetches: readonly string[],
     feeds: Record<string, HostTensor> = {},
+    /** Outputs to write straight into these arrays (views into the caller's buffers): no
+     *  onnxruntime-side allocation and no copy afterwards. */
+    into: Record<string, HostTensor> = {},
   ): Promise<Record<string, HostTensor>> {
     const inputs: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor(
@@ -82,7 +85,12 @@ export class ModelRuntime {
       inputs[name] =
         t.data instanceof Float32Array ? new ort.Tensor('float32', t.data, t.dims) : new ort.Tensor('int64', t.data, t.dims);
     }
-    const out = await this.live().run(inputs, [...fetches]);
+    const wanted: Record<string, ort.Tensor | null> = {};
+    for (const name of fetches) {
+      const t = into[name];
+      wanted[name] = t?.data instanceof Float32Array ? new ort.Tensor('float32', t.data, t.dims) : null;
+    }
+    const out = await this.live().run(inputs, wanted);
     const result: Record<string, HostTensor> = {};
     for (const name of fetches) {
       const t = out[name];

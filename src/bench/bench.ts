@@ -53,6 +53,22 @@ export function stat(xs: number[]): Stat {
   return { median: round(at(0.5)), p95: round(at(0.95)), runs: xs.length };
 }
 
+/** Runs `once` runs + 1 times and summarises all but the first, a warm-up; `once` returns its ms. */
+async function timed(runs: number, once: (i: number) => Promise<number>): Promise<Stat> {
+  const times: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const ms = await once(i);
+    if (i > 0) times.push(ms);
+  }
+  return stat(times);
+}
+
+async function msOf(work: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await work();
+  return performance.now() - t0;
+}
+
 export interface BenchOptions {
   runs: number;
   /** Build the graph this many times (each in a child process). */
@@ -176,13 +192,7 @@ async function webForward(
       const feeds: Record<string, InstanceType<typeof ortWeb.Tensor>> = {};
       for (const [name, t] of Object.entries(feedsOf(T)))
         feeds[name] = new ortWeb.Tensor(t.data instanceof Float32Array ? 'float32' : 'int64', t.data, t.dims);
-      const times: number[] = [];
-      for (let i = 0; i < runs + 1; i++) {
-        const t0 = performance.now();
-        await session.run(feeds, fetchesOf);
-        if (i > 0) times.push(performance.now() - t0); // the first run warms up
-      }
-      out[T] = stat(times);
+      out[T] = await timed(runs, () => msOf(() => session.run(feeds, fetchesOf)));
     }
   } finally {
     await session.release();
@@ -226,15 +236,13 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
   for (const T of o.lengths) {
     if (T > config.nCtx) continue;
     o.log(`analyze T = ${T} (${o.runs} runs)…`);
-    const times: number[] = [];
     let size = 0;
-    for (let i = 0; i < o.runs + 1; i++) {
+    analyzeMs[T] = await timed(o.runs, async (i) => {
       const r = await analyzeAsRenderer(analyze, textOfTokens(engine, T, i));
       if (r.analysis.tokens.length !== T) throw new Error(`expected ${T} tokens, got ${r.analysis.tokens.length}`);
-      if (i > 0) times.push(r.ms); // the first run warms up
       size = r.bytes;
-    }
-    analyzeMs[T] = stat(times);
+      return r.ms;
+    });
     bytes[T] = { analyze: size, append: 0 };
   }
   for (const T of o.appendLengths) {
@@ -242,19 +250,17 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
     o.log(`append one character at T = ${T} (${o.runs} runs)…`);
     // T − 1 tokens plus a word, so the appended letter stays inside the context.
     const base = textOfTokens(engine, T - 1, 1);
-    const times: number[] = [];
     let held: Analysis | null = null;
-    for (let i = 0; i < o.runs + 1; i++) {
+    appendMs[T] = await timed(o.runs, async (i) => {
       const back = await analyzeAsRenderer(analyze, base, held); // back to the base text (untimed)
       const r = await analyzeAsRenderer(analyze, base + String.fromCharCode(97 + (i % 26)), back.analysis);
       held = r.analysis;
-      if (i > 0) times.push(r.ms);
       positionsRun[T] = engine.lastAnalyzeRunPositions();
       const b = bytes[T] ?? { analyze: 0, append: 0 };
       b.append = r.bytes;
       bytes[T] = b;
-    }
-    appendMs[T] = stat(times);
+      return r.ms;
+    });
   }
   report.analyzeMs = analyzeMs;
   report.appendOneCharMs = appendMs;
@@ -289,13 +295,7 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
   try {
     for (const T of webLengths) {
       const ids = idsOf(T);
-      const times: number[] = [];
-      for (let i = 0; i < o.runs + 1; i++) {
-        const t0 = performance.now();
-        await rt.run(ids, fetches, past);
-        if (i > 0) times.push(performance.now() - t0);
-      }
-      node[T] = stat(times);
+      node[T] = await timed(o.runs, () => msOf(() => rt.run(ids, fetches, past)));
     }
   } finally {
     await rt.dispose();
@@ -341,15 +341,10 @@ export async function runSettingsBench(modelDir: string, o: BenchOptions): Promi
     try {
       for (const s of settings) {
         const rt = await ModelRuntime.create(built.analysisModelPath, s);
-        const times: number[] = [];
-        for (let i = 0; i < o.runs + 1; i++) {
-          const t0 = performance.now();
-          await rt.run(ids, fetches, past);
-          if (i > 0) times.push(performance.now() - t0);
-        }
+        const result = await timed(o.runs, () => msOf(() => rt.run(ids, fetches, past)));
         await rt.dispose();
-        results[`${load} threads=${s.threads} spinning=${s.spinning}`] = stat(times);
-        o.log(`${load} threads=${s.threads} spinning=${s.spinning}: ${JSON.stringify(stat(times))}`);
+        results[`${load} threads=${s.threads} spinning=${s.spinning}`] = result;
+        o.log(`${load} threads=${s.threads} spinning=${s.spinning}: ${JSON.stringify(result)}`);
       }
     } finally {
       hog?.kill();

@@ -1,15 +1,15 @@
 /**
  * Incremental analysis. With causal attention nothing about a position depends on later tokens,
  * so when the text changes only the positions from the first changed token on need the model:
- * this cache keeps what earlier runs computed (each layer's keys and values, the drawn square of
- * hook_dot / hook_pattern, per-row head statistics, norms, top-k predictions) and runs the graph
+ * this cache keeps what earlier runs computed (each layer's per-position hooks, the drawn square
+ * of hook_dot / hook_pattern, per-row head statistics, norms, the last token's top-k) and runs the graph
  * on the new token ids only, with the unchanged prefix's keys and values as its past inputs.
  *
  * One subtlety: hook_dot is unmasked, so the prefix's query rows also gain entries for the new
  * keys; the graph returns those (dot_past_queries) for the drawn rows, the only ones kept.
  */
 import { DRAWN_TOKENS, EXTRA_OUTPUTS, TOP_K, hookNames, incrementalNames } from '../shared/hooks';
-import type { HeadStats } from '../shared/head-scores';
+import { zeroHeadStats, type HeadStats } from '../shared/head-scores';
 import type { HostTensor } from './runtime';
 
 export interface CacheShape {
@@ -243,12 +243,7 @@ export class AnalysisCache {
         pattern.set(this.pattern.subarray(from, from + drawn), (i * drawn + r) * drawn);
       }
     }
-    const headStats: HeadStats = {
-      entropy: new Float32Array(L * H),
-      previousToken: new Float32Array(L * H),
-      firstToken: new Float32Array(L * H),
-      local: new Float32Array(L * H),
-    };
+    const headStats = zeroHeadStats(L * H);
     // Means over query rows, as head-scores.ts defines them: entropy and local over every row,
     // previous- and first-token over rows ≥ 1 (row 0 has no choice).
     for (let i = 0; i < L * H; i++) {
@@ -290,11 +285,6 @@ export class AnalysisCache {
     const rows = this.rowHooks[which][layer];
     if (!rows) throw new RangeError(`no layer ${layer}`);
     return rows;
-  }
-
-  /** Token ids the cache holds. */
-  get tokens(): readonly number[] {
-    return this.ids;
   }
 
   /** A per-position hook of one layer for the cached ids: [T, d_model] (TransformerLens's

@@ -102,15 +102,20 @@ export interface HeadStats {
   local: Float32Array;
 }
 
+/** Statistics for `heads` heads, all zero. */
+export function zeroHeadStats(heads: number): HeadStats {
+  return {
+    entropy: new Float32Array(heads),
+    previousToken: new Float32Array(heads),
+    firstToken: new Float32Array(heads),
+    local: new Float32Array(heads),
+  };
+}
+
 /** Statistics of every head from patterns laid out [L, H, T, T]. The engine computes these so
  *  the renderer never walks all L·H·T² weights on a keystroke. */
 export function headStatsFromPatterns(patterns: Float32Array, L: number, H: number, T: number): HeadStats {
-  const stats: HeadStats = {
-    entropy: new Float32Array(L * H),
-    previousToken: new Float32Array(L * H),
-    firstToken: new Float32Array(L * H),
-    local: new Float32Array(L * H),
-  };
+  const stats = zeroHeadStats(L * H);
   for (let i = 0; i < L * H; i++) {
     const p = patterns.subarray(i * T * T, (i + 1) * T * T);
     stats.entropy[i] = meanEntropy(p, T);

@@ -2,14 +2,13 @@
 """Loss curve of a training run for the model card.
 
     /usr/bin/python3 tools/train-tiny-gpt2/plot_loss.py <training-log.json> <out.png> \
-        [--unigram NATS] [--before train.log --before-steps N --batch-tokens B]
+        [--unigram NATS] [--first <first phase's training-log.json>]
 
---before adds the points an earlier run printed (a train.log of train.py) that this run resumed
-from after N steps, so the curve shows the model's whole training.
+--first draws a first phase that <training-log.json> resumed from (--resume) before it, so the
+curve shows the model's whole training; a grey line marks where the second phase starts.
 """
 import argparse
 import json
-import re
 
 import matplotlib
 
@@ -20,32 +19,41 @@ ap = argparse.ArgumentParser()
 ap.add_argument("log")
 ap.add_argument("out")
 ap.add_argument("--unigram", type=float)
-ap.add_argument("--before")
-ap.add_argument("--before-steps", type=int, default=0)
-ap.add_argument("--batch-tokens", type=int, default=16 * 256)
+ap.add_argument("--first")
 a = ap.parse_args()
 
-log = json.load(open(a.log))
-per_step = a.batch_tokens
-offset = a.before_steps
-m = lambda steps: [(s + offset) * per_step / 1e6 for s in steps]  # noqa: E731
+phases = ([json.load(open(a.first))] if a.first else []) + [json.load(open(a.log))]
+steps, train, eval_steps, held, prev = [], [], [], [], []
+offset = 0
+for log in phases:
+    steps += [s + offset for s in log["steps"]]
+    train += log["train_loss"]
+    eval_steps += [s + offset for s in log["eval_steps"]]
+    held += log["heldout_loss"]
+    prev += log.get("best_prev_token", [])
+    offset += log["final_steps"]
+tok = phases[0]["args"]["batch"] * phases[0]["args"]["n_ctx"] / 1e6  # millions of tokens per step
+
 fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
-if a.before:
-    pts = [tuple(map(float, x)) for x in re.findall(r"step (\d+) lr \S+ train ([\d.]+) held-out ([\d.]+)", open(a.before).read())]
-    ax.plot([s * per_step / 1e6 for s, _, _ in pts], [t for _, t, _ in pts], "s--", color="#0072B2", alpha=0.6, markersize=3,
-            label="training loss, first phase")
-    ax.plot([s * per_step / 1e6 for s, _, _ in pts], [h for _, _, h in pts], "s--", color="#D55E00", alpha=0.6, markersize=3,
-            label="held-out (16 windows), first phase")
-    ax.axvline(offset * per_step / 1e6, color="#999999", linewidth=0.8)
-ax.plot(m(log["steps"]), log["train_loss"], color="#0072B2", label="training loss (EMA)")
-ax.plot(m(log["eval_steps"]), log["heldout_loss"], "o-", color="#D55E00", markersize=3, label="held-out loss (16 windows)")
+ax.plot([s * tok for s in steps], train, color="#0072B2", label="training loss (EMA)")
+ax.plot([s * tok for s in eval_steps], held, "o-", color="#D55E00", markersize=2,
+        label="held-out loss (first 16 windows of 256)")
 if a.unigram:
-    ax.axhline(a.unigram, color="#666666", linestyle=":", linewidth=1, label="unigram baseline (held-out)")
+    ax.axhline(a.unigram, color="#666666", linestyle=":", linewidth=1, label="unigram baseline (all held-out text)")
+if a.first:
+    ax.axvline(phases[0]["final_steps"] * tok, color="#999999", linewidth=0.8, label="second phase starts")
 ax.set_xlabel("training tokens seen (millions; repeated spans included)")
 ax.set_ylabel("cross-entropy (nats/token)")
 ax.set_ylim(top=8.0)
 ax.grid(alpha=0.3)
-ax.legend(fontsize=8)
+ax.legend(fontsize=8, loc="lower left")
+if len(prev) == len(eval_steps):  # whether the previous-token head holds while the loss falls
+    ax2 = ax.twinx()
+    ax2.plot([s * tok for s in eval_steps], prev, color="#009E73", linewidth=1,
+             label="best previous-token score (right axis)")
+    ax2.set_ylim(0, 1.02)
+    ax2.set_ylabel("previous-token score (held-out)", color="#009E73")
+    ax2.legend(fontsize=8, loc="center left")
 ax.set_title("tiny-gpt2-brown: GPT-2 (4 layers × 6 heads) on the Brown corpus")
 fig.tight_layout()
 fig.savefig(a.out)

@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine';
 import { bundledModelDir } from '../../src/engine/paths';
-import { END_OF_TEXT_ID, GPT2_VOCAB_SIZE } from '../../src/engine/tokenizer';
+import { GPT2_VOCAB_SIZE } from '../../src/engine/tokenizer';
 import { headLabels, previousTokenScore, summariesFromStats } from '../../src/shared/head-scores';
 import { hookNames } from '../../src/shared/hooks';
+import { heldOutStream, negLogLikelihood, unigramLogProb } from '../../tools/eval/heldout';
 import { tempDir } from '../helpers/fixtures';
 
 const dir = bundledModelDir(process.cwd());
-const evalData = join(process.cwd(), 'tools', 'eval', 'data');
 
 interface Evaluation {
   crossEntropy: number;
@@ -23,15 +23,6 @@ interface Evaluation {
   bestPreviousToken: { layer: number; head: number; previousToken: number };
 }
 const evaluation = JSON.parse(readFileSync(join(dir, 'evaluation.json'), 'utf8')) as Evaluation;
-
-/** Log-probability under the add-one unigram model of the training text (as evaluate.ts). */
-function unigramLogProb(): (id: number) => number {
-  const u = JSON.parse(readFileSync(join(evalData, 'unigram-train.json'), 'utf8')) as {
-    total: number;
-    counts: Record<string, number>;
-  };
-  return (id) => Math.log(((u.counts[String(id)] ?? 0) + 1) / (u.total + GPT2_VOCAB_SIZE));
-}
 
 describe('the bundled model', () => {
   let engine: Engine;
@@ -56,9 +47,7 @@ describe('the bundled model', () => {
 
   it('predicts held-out text far better than the unigram baseline and has the previous-token head it reports', async () => {
     const { nCtx, nLayers: L, nHeads: H } = engine.modelInfo();
-    const docs = readFileSync(join(evalData, 'heldout.txt'), 'utf8').trimEnd().split('\n\n\n');
-    const stream: number[] = [];
-    for (const d of docs.slice(0, 3)) stream.push(END_OF_TEXT_ID, ...engine.tokenizer.encode(d));
+    const stream = heldOutStream(engine.tokenizer, 3);
     const logUnigram = unigramLogProb();
     const best = evaluation.bestPreviousToken;
     const windows = 3;
@@ -72,11 +61,8 @@ describe('the bundled model', () => {
       const logits = out['logits']?.data as Float32Array;
       const V = GPT2_VOCAB_SIZE;
       for (let t = 0; t < ids.length; t++) {
-        const row = logits.subarray(t * V, (t + 1) * V);
-        const max = row.reduce((m, x) => Math.max(m, x), Number.NEGATIVE_INFINITY);
-        const z = row.reduce((s, x) => s + Math.exp(x - max), 0);
         const target = next[t] ?? 0;
-        nll -= (row[target] ?? 0) - max - Math.log(z);
+        nll += negLogLikelihood(logits.subarray(t * V, (t + 1) * V), target);
         nllUnigram -= logUnigram(target);
       }
       const T = ids.length;

@@ -12,17 +12,17 @@
  * Inputs: tools/eval/data/heldout.txt and unigram-train.json, written by
  * tools/train-tiny-gpt2/prepare-data.ts. The model defaults to the bundled one.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/engine/engine';
 import { bundledModelDir } from '../../src/engine/paths';
-import { END_OF_TEXT_ID, GPT2_VOCAB_SIZE } from '../../src/engine/tokenizer';
+import { GPT2_VOCAB_SIZE } from '../../src/engine/tokenizer';
 import { hookNames } from '../../src/shared/hooks';
 import { firstTokenScore, meanEntropy, previousTokenScore } from '../../src/shared/head-scores';
+import { heldOutStream, negLogLikelihood, unigramLogProb } from './heldout';
 
-const DATA = join(import.meta.dirname, 'data');
 /** Held-out windows used for the per-head pattern scores (cross-entropy uses all of them). */
 const PATTERN_WINDOWS = 24;
 
@@ -43,15 +43,8 @@ async function main(): Promise<void> {
   const { nLayers: L, nHeads: H, nCtx } = info;
   const V = GPT2_VOCAB_SIZE;
 
-  // Held-out stream, tokenised as in training: <|endoftext|> before each document.
-  const docs = readFileSync(join(DATA, 'heldout.txt'), 'utf8').trimEnd().split('\n\n\n');
-  const stream: number[] = [];
-  for (const d of docs) stream.push(END_OF_TEXT_ID, ...engine.tokenizer.encode(d));
-  const unigram = JSON.parse(readFileSync(join(DATA, 'unigram-train.json'), 'utf8')) as {
-    total: number;
-    counts: Record<string, number>;
-  };
-  const logUnigram = (id: number): number => Math.log(((unigram.counts[String(id)] ?? 0) + 1) / (unigram.total + V));
+  const stream = heldOutStream(engine.tokenizer);
+  const logUnigram = unigramLogProb();
 
   let nll = 0;
   let nllUnigram = 0;
@@ -66,13 +59,8 @@ async function main(): Promise<void> {
     const out = await engine.run(ids, fetches);
     const logits = out['logits']?.data as Float32Array;
     for (let t = 0; t < ids.length; t++) {
-      const row = logits.subarray(t * V, (t + 1) * V);
-      let max = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < V; i++) max = Math.max(max, row[i] ?? 0);
-      let z = 0;
-      for (let i = 0; i < V; i++) z += Math.exp((row[i] ?? 0) - max);
       const target = next[t] ?? 0;
-      nll -= (row[target] ?? 0) - max - Math.log(z);
+      nll += negLogLikelihood(logits.subarray(t * V, (t + 1) * V), target);
       nllUnigram -= logUnigram(target);
       predicted++;
     }

@@ -2,10 +2,7 @@
 """Loss curve of a training run for the model card.
 
     /usr/bin/python3 tools/train-tiny-gpt2/plot_loss.py <training-log.json> <out.png> \
-        [--unigram NATS] [--first <first phase's training-log.json>]
-
---first draws a first phase that <training-log.json> resumed from (--resume) before it, so the
-curve shows the model's whole training; a grey line marks where the second phase starts.
+        [--unigram NATS]
 """
 import argparse
 import json
@@ -19,20 +16,12 @@ ap = argparse.ArgumentParser()
 ap.add_argument("log")
 ap.add_argument("out")
 ap.add_argument("--unigram", type=float)
-ap.add_argument("--first")
 a = ap.parse_args()
 
-phases = ([json.load(open(a.first))] if a.first else []) + [json.load(open(a.log))]
-steps, train, eval_steps, held, prev = [], [], [], [], []
-offset = 0
-for log in phases:
-    steps += [s + offset for s in log["steps"]]
-    train += log["train_loss"]
-    eval_steps += [s + offset for s in log["eval_steps"]]
-    held += log["heldout_loss"]
-    prev += log.get("best_prev_token", [])
-    offset += log["final_steps"]
-tok = phases[0]["args"]["batch"] * phases[0]["args"]["n_ctx"] / 1e6  # millions of tokens per step
+log = json.load(open(a.log))
+steps, train, eval_steps, held = log["steps"], log["train_loss"], log["eval_steps"], log["heldout_loss"]
+prev = log.get("best_prev_token", [])
+tok = log["args"]["batch"] * log["args"]["n_ctx"] / 1e6  # millions of tokens per step
 
 fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
 ax.plot([s * tok for s in steps], train, color="#0072B2", label="training loss (EMA)")
@@ -40,8 +29,6 @@ ax.plot([s * tok for s in eval_steps], held, "o-", color="#D55E00", markersize=2
         label="held-out loss (first 16 windows of 256)")
 if a.unigram:
     ax.axhline(a.unigram, color="#666666", linestyle=":", linewidth=1, label="unigram baseline (all held-out text)")
-if a.first:
-    ax.axvline(phases[0]["final_steps"] * tok, color="#999999", linewidth=0.8, label="second phase starts")
 ax.set_xlabel("training tokens seen (millions; repeated spans included)")
 ax.set_ylabel("cross-entropy (nats/token)")
 ax.set_ylim(top=8.0)

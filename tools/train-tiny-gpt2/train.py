@@ -86,6 +86,11 @@ class Block(nn.Module):
         return x + self.drop(self.mlp_proj(h))
 
 
+def sinusoid_frequencies(d):
+    """w_m of the sinusoid pair (sin w_m p, cos w_m p) in dimensions 2m, 2m+1, highest first."""
+    return torch.exp(-math.log(10000.0) * torch.arange(0, d, 2, dtype=torch.float32) / d)
+
+
 def sinusoid_positions(n_ctx, d, scale):
     """The original Transformer's sinusoids as the *initial* value of the learned wpe (still a
     plain trainable table, so the file is GPT-2 exactly). Position i+1 is a fixed rotation of
@@ -94,7 +99,7 @@ def sinusoid_positions(n_ctx, d, scale):
     `scale` is the amplitude of each sine; above the token embeddings' 0.02 so that position is
     a large share of the LayerNorm'd input while the first heads form."""
     pos = torch.arange(n_ctx, dtype=torch.float32)[:, None]
-    freq = torch.exp(-math.log(10000.0) * torch.arange(0, d, 2, dtype=torch.float32) / d)
+    freq = sinusoid_frequencies(d)
     pe = torch.zeros(n_ctx, d)
     pe[:, 0::2] = torch.sin(pos * freq)
     pe[:, 1::2] = torch.cos(pos * freq)
@@ -171,7 +176,7 @@ def seed_previous_token_heads(model, n_heads, strength, pos_scale):
     b = model.h[0]
     d = b.c_attn.weight.shape[1]
     hd = d // b.n_head
-    freq = torch.exp(-math.log(10000.0) * torch.arange(0, d, 2, dtype=torch.float32) / d)
+    freq = sinusoid_frequencies(d)
     with torch.no_grad():
         model.wpe.weight[:, :hd] = sinusoid_positions(model.wpe.weight.shape[0], d, pos_scale)[:, :hd]
         # Token embeddings start at zero there, so at first the head sees position only; training
@@ -505,6 +510,8 @@ def main():
     step = 0
     ema = None
     it = batches(train, a, rng)
+    # The seeded heads' W_Q/W_K rows, which learn at --seeded-lr-mult (None: the normal rate).
+    slow = seeded_rows(model, a.seed_prev_heads) if a.seed_prev_heads and a.seeded_lr_mult != 1.0 else None
     est_total = None
     while True:
         elapsed = time.time() - t0
@@ -530,7 +537,6 @@ def main():
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        slow = seeded_rows(model, a.seed_prev_heads) if a.seeded_lr_mult != 1.0 else None
         before = [p[rows].clone() for p, rows in slow] if slow else None
         opt.step()
         if slow:  # a per-row learning rate, which AdamW's per-tensor groups cannot express

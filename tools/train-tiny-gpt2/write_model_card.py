@@ -4,10 +4,7 @@ comes from a file: the evaluation (tools/eval/evaluate.ts --json), train.py's tr
 and ablate_head.py's JSON line.
 
     /usr/bin/python3 tools/train-tiny-gpt2/write_model_card.py <eval.json> <training-log.json> \
-        <ablation.json> <out.md> [<first phase's training-log.json>]
-
-With the fifth argument, <training-log.json> is a second phase that resumed (--resume) from the
-first phase's last checkpoint, and the card reports both.
+        <ablation.json> <out.md>
 """
 import json
 import sys
@@ -16,20 +13,13 @@ ev = json.load(open(sys.argv[1]))
 log = json.load(open(sys.argv[2]))
 abl = json.load(open(sys.argv[3]))
 out = sys.argv[4]
-first = json.load(open(sys.argv[5])) if len(sys.argv) > 5 else None
-args = first["args"] if first else log["args"]  # the first phase made the model's shape and start
+args = log["args"]
 d, H = args["d_model"], args["n_head"]
 hd = d // H
-tokens = log["tokens_seen"] + (first["tokens_seen"] if first else 0)
-steps = log["final_steps"] + (first["final_steps"] if first else 0)
-wall_min = (log["wall_seconds"] + (first["wall_seconds"] if first else 0)) / 60
-prev_curve = (first.get("best_prev_token", []) if first else []) + log.get("best_prev_token", [])
-second = ""
-if first:
-    a2 = log["args"]
-    second = (f"\n\nThen a second phase from that run's last checkpoint (`--resume`): {log['final_steps']:,} steps, "
-              f"{log['wall_seconds'] / 60:.0f} minutes, a warm restart to learning rate {a2['lr']:g} and cosine to "
-              f"{a2['min_lr']:g}, the same data and settings.")
+tokens = log["tokens_seen"]
+steps = log["final_steps"]
+wall_min = log["wall_seconds"] / 60
+prev_curve = log.get("best_prev_token", [])
 heads = ev["heads"]
 delta = {(a["layer"], a["head"]): a["delta"] for a in abl["ablated"]}
 
@@ -84,7 +74,7 @@ MLP/output weights and none on W_Q/W_K/W_V or the position table, gradient clipp
 {args['dropout']}, batches of {args['batch']} × {args['n_ctx']} tokens, learning rate {args['lr']:g}
 after {args['warmup']} warm-up steps, cosine to {args['min_lr']:g} over a {args['minutes']:g}-minute budget).
 {args['repeat_frac'] * 100:.0f} % of rows are a random span of real text written twice in a row
-(copying from context is what induction heads do).{second}
+(copying from context is what induction heads do).
 
 **Initialisation — read this before reading the previous-token scores below.** Two earlier runs
 from GPT-2's random start never formed a previous-token head on this budget: after about 8 M

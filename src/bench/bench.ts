@@ -113,7 +113,6 @@ export function textOfTokens(engine: Engine, T: number, variant: number): string
   return text;
 }
 
-/** The renderer's view of one analyze call: handler → structured clone → typed object. */
 /**
  * The renderer's view of one analyze call: handler → structured clone → typed object. Like the
  * renderer, it says which drawn square it holds (`held`) and keeps its own when told it is

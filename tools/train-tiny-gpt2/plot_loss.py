@@ -27,6 +27,12 @@ fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
 ax.plot([s * tok for s in steps], train, color="#0072B2", label="training loss (EMA)")
 ax.plot([s * tok for s in eval_steps], held, "o-", color="#D55E00", markersize=2,
         label="held-out loss (first 16 windows of 256)")
+start = 0
+for i, p in enumerate(log.get("phases", [])):  # mark where each resumed phase began (train.py --resume)
+    if i > 0:
+        ax.axvline(start * tok, color="#CC79A7", linestyle="--", linewidth=1,
+                   label="Brown-only finish" if p["args"].get("extra_until") == 0 else "resumed")
+    start += p["steps"]
 if a.unigram:
     ax.axhline(a.unigram, color="#666666", linestyle=":", linewidth=1, label="unigram baseline (all held-out text)")
 ax.set_xlabel("training tokens seen (millions; repeated spans included)")
@@ -41,6 +47,7 @@ if len(prev) == len(eval_steps):  # whether the previous-token head holds while 
     ax2.set_ylim(0, 1.02)
     ax2.set_ylabel("previous-token score (held-out)", color="#009E73")
     ax2.legend(fontsize=8, loc="center left")
-ax.set_title("tiny-gpt2-brown: GPT-2 (4 layers × 6 heads) on the Brown corpus")
+corpus = "Brown + public-domain text" if log["args"].get("extra_frac") else "the Brown corpus"
+ax.set_title(f"tiny-gpt2-brown: GPT-2 (4 layers × 6 heads) on {corpus}")
 fig.tight_layout()
 fig.savefig(a.out)

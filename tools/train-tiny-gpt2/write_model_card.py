@@ -37,21 +37,35 @@ most_used = max(abl["ablated"], key=lambda a: a["delta"])
 
 # The extra public-domain text (train.py --extra-frac), as prepare-data.ts reported it.
 BROWN_TOKENS, EXTRA_TOKENS = 1_235_003, 2_367_891
+
+
+def extra_row_share(run_args):
+    """Share of a phase's rows drawn from the extra text: --extra-frac of the plain windows, none
+    after --extra-until (only 0, a Brown-only phase, is described; a cut mid-phase is not logged)."""
+    until = run_args.get("extra_until")
+    if until not in (None, 0):
+        sys.exit(f"--extra-until {until}: the log does not say how many rows came before the cut")
+    plain = 1 - run_args["repeat_frac"] - run_args.get("echo_frac", 0.0)
+    return 0.0 if until == 0 else plain * run_args.get("extra_frac", 0.0)
+
+
+# Every phase of the run (train.py --resume adds phases); a single run is one phase.
+phases = log.get("phases") or [{"args": args, "steps": steps, "tokens": tokens, "wall_seconds": log["wall_seconds"]}]
 extra_frac = args.get("extra_frac", 0.0)
-extra_share = (1 - args["repeat_frac"] - args.get("echo_frac", 0.0)) * extra_frac  # of rows
-phases = log.get("phases", [])
-# Tokens drawn from the extra text: the first phase mixes it in, a resumed finish (--extra-until 0) does not.
-extra_tokens_seen = extra_share * (phases[0]["tokens"] if phases else tokens)
+extra_share = extra_row_share(args)  # the first phase's
+extra_tokens_seen = sum(extra_row_share(p["args"]) * p["tokens"] for p in phases)
+brown_finish = any(extra_row_share(p["args"]) == 0 for p in phases[1:])
 phase_text = ""
 if len(phases) > 1:
     p1, rest = phases[0], phases[1:]
     phase_text = "\nThat was the first phase ({:,} steps, {:.0f} minutes). ".format(p1["steps"], p1["wall_seconds"] / 60)
     phase_text += " ".join(
         f"Then training continued from its weights (`--resume`) for {p['steps']:,} steps and "
-        f"{p['wall_seconds'] / 60:.0f} minutes, {'on Brown only' if p['args'].get('extra_until') == 0 else 'on the same mix'}"
+        f"{p['wall_seconds'] / 60:.0f} minutes, {'on Brown only' if extra_row_share(p['args']) == 0 else 'on the same mix'}"
         f", learning rate {p['args']['lr']:g} after {p['args']['warmup']} warm-up steps, cosine to "
-        f"{p['args']['min_lr']:g}: an in-domain finish, since the held-out text is Brown"
-        f"{' (the training loss steps up there in the plot: Brown is harder to predict than the mix)' if p['args'].get('extra_until') == 0 else ''}."
+        f"{p['args']['min_lr']:g}"
+        + (": an in-domain finish, since the held-out text is Brown (the training loss steps up there in the plot:"
+           " Brown is harder to predict than the mix)." if extra_row_share(p["args"]) == 0 else ".")
         for p in rest) + "\n"
 if extra_frac:
     corpus = "the Brown corpus and public-domain English (State of the Union addresses, *Moby-Dick*)"
@@ -62,7 +76,7 @@ if extra_frac:
   (software: Apache-2.0). {EXTRA_TOKENS:,} GPT-2 tokens. A document sharing any 13-token run with
   the held-out Brown files would have been left out; none did. {extra_share * 100:.0f} % of
   the first phase's training rows are windows of this text, the rest Brown{
-  "; the finishing phase is Brown only" if len(phases) > 1 else ""}.
+  "; the finishing phase is Brown only" if brown_finish else ""}.
 """
     passes = (f"about {(tokens - extra_tokens_seen) / BROWN_TOKENS:.1f} passes over the Brown training text and "
               f"{extra_tokens_seen / EXTRA_TOKENS:.1f} over the extra text")

@@ -4,7 +4,7 @@ import globals from 'globals';
 import ts from 'typescript-eslint';
 
 export default ts.config(
-  { ignores: ['out/', 'dist/', 'node_modules/', 'test-results/', 'tools/train-tiny-gpt2/*.py'] },
+  { ignores: ['out/', 'dist/', '.gl/', 'node_modules/', 'test-results/', 'tools/train-tiny-gpt2/*.py'] },
   js.configs.recommended,
   ...ts.configs.recommended,
   ...svelte.configs['flat/recommended'],

@@ -119,6 +119,9 @@ export class Engine {
       dHead: c.dModel / c.nHead,
       nCtx: c.nCtx,
       vocabSize: c.vocabSize,
+      // A head the model names is used only when it exists in this model.
+      preferredHead:
+        meta.defaultHead && meta.defaultHead.layer < c.nLayer && meta.defaultHead.head < c.nHead ? meta.defaultHead : null,
     };
     await this.unload();
     const shape = { nLayer: c.nLayer, nHead: c.nHead, dModel: c.dModel, nCtx: c.nCtx };

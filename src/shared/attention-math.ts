@@ -57,6 +57,13 @@ export function attentionWeights(dot: Float32Array, T: number, dHead: number, op
   return out;
 }
 
+/** Largest |value| (0 for an empty array). */
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] ?? 0));
+  return m;
+}
+
 /** Shannon entropy (nats) of each query's weight distribution, [T]. */
 export function rowEntropies(weights: Float32Array, T: number): Float64Array {
   const out = new Float64Array(T);

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../../src/shared/api';
 import { headOffset } from '../../src/shared/attention-math';
 import { hookNames } from '../../src/shared/hooks';
-import { openApp } from '../helpers/browser-host';
+import { chooseHead, openApp } from '../helpers/browser-host';
 import { SHOTS, useBrowserSuite } from '../helpers/browser-suite';
 import { maxAbsDiff, tempDir } from '../helpers/fixtures';
 import { readNpy } from '../helpers/npy-reader';
@@ -34,6 +34,8 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
         timeout: 20_000,
       })
       .toEqual(want);
+    // Start from layer 0, head 0, not the head the view opens on (shared/default-head.ts).
+    await chooseHead(page, 0, 0);
   }
 
   for (const scheme of ['light', 'dark'] as const) {

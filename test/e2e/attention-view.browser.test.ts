@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../../src/shared/api';
 import { STAGES, headOffset, stageView } from '../../src/shared/attention-math';
 import { hookNames } from '../../src/shared/hooks';
-import { openApp } from '../helpers/browser-host';
+import { chooseHead, openApp } from '../helpers/browser-host';
 import { SHOTS, useBrowserSuite } from '../helpers/browser-suite';
 
 const SENTENCE = 'The cat sat on the mat because it was tired.';
@@ -22,6 +22,9 @@ describe('attention view in Debian Chromium', () => {
     await input.pressSequentially(SENTENCE, { delay: 2 });
     await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(a.tokens.length);
     await page.getByTestId('qk-grid').waitFor();
+    // These tests follow layer 0, head 0 (the bundled model's previous-token head), not the
+    // head the view opens on.
+    await chooseHead(page, 0, 0);
   }
 
   /** Hover the centre of cell (q, k) and read the tooltip. */
@@ -244,6 +247,7 @@ describe('attention view in Debian Chromium', () => {
     await page.getByTestId('text-input').fill(longer);
     const ids = suite.vm.engine.tokenize({ text: longer, prependEndOfText: false }).ids;
     await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(ids.length);
+    await chooseHead(page, 0, 0);
     const hooks = await suite.vm.engine.run(ids, [hookNames(0).dot]);
     const dot0 = hooks[hookNames(0).dot]?.data as Float32Array; // [H, T, T]
     for (const [q, k] of [

@@ -131,3 +131,12 @@ export async function openApp(
   await page.goto(url);
   return { page, context, calls, console: consoleMessages };
 }
+
+/**
+ * Chooses a head in the attention view's picker. The view opens on the head its rule picks
+ * (shared/default-head.ts); tests that follow a particular head choose it.
+ */
+export async function chooseHead(page: Page, layer: number, head: number): Promise<void> {
+  await page.getByTestId(`layer-${layer}`).click();
+  await page.getByTestId(`head-${head}`).click();
+}

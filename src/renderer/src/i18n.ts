@@ -50,6 +50,51 @@ const en = {
   'stage.weights.short': 'weight',
   'stage.weights.caption':
     'The finished pattern: how much each query takes from each key’s value vector. The panels on the right follow one query through · V to its embedding update.',
+  'legend.scale': 'Stages 1–3 share one scale:',
+  'legend.weights': 'Weight:',
+  'stage.maxScaled': 'Largest |score|: {before} before ÷ √d_k, {after} after (÷ {sqrt}).',
+  'stage.maxUnscaled': 'Largest |score|: {before}; scaling is off, so stage 2 leaves it at {after}.',
+  'defaultHead.rule':
+    'Why this head: its attention is neither one-hot nor uniform, and of such heads it is the one where switching the mask off moves the most weight ({leak}% per query); without scaling it sharpens by {sharpen}%.',
+  'defaultHead.fallback':
+    'Why this head: no head here is both spread out and sensitive to scaling; this one shows the toggles best ({leak}% leaks without the mask; {sharpen}% sharper without scaling).',
+  'defaultHead.model': 'Why this head: this model’s description names it as the one to start with.',
+  // Glossary: one definition per term, shown on hover/focus wherever the word appears and in
+  // the walkthrough; docs/glossary.md carries the same sentences (a test keeps them equal).
+  'term.heading': 'Words used here:',
+  'term.query.name': 'query',
+  'term.query.def':
+    'A query q is what a token is looking for: its vector is compared with every key, and the best matches get the most weight.',
+  'term.key.name': 'key',
+  'term.key.def': 'A key k is what a token offers to be found by: a query’s score for a token is q·k.',
+  'term.value.name': 'value',
+  'term.value.def': 'A value v is what a token hands over when it is attended to: z is the weighted sum of values.',
+  'term.score.name': 'attention score',
+  'term.score.def': 'An attention score ω is one query·key dot product, before scaling and softmax; it can be any real number.',
+  'term.weight.name': 'attention weight',
+  'term.weight.def': 'An attention weight α is a score after softmax: between 0 and 1, and each query’s weights sum to 1.',
+  'term.dk.name': 'd_k',
+  'term.dk.def':
+    'd_k is the length of each query and key vector (64 in GPT-2 small). Scores are divided by √d_k so softmax stays soft as d_k grows.',
+  'term.softmax.name': 'softmax',
+  'term.softmax.def':
+    'Softmax turns a list of scores into weights: e^score over the sum of e^score, so they are positive and sum to 1.',
+  'term.mask.name': 'causal mask',
+  'term.mask.def':
+    'The causal mask lets a token attend only to itself and earlier tokens, because a model that predicts the next token must not see it.',
+  'term.z.name': 'z (context vector)',
+  'term.z.def': 'z is a query’s context vector: the attention weights times the value vectors, summed.',
+  'term.deltaE.name': 'ΔE',
+  'term.deltaE.def':
+    'ΔE is what one head adds to a token’s embedding: z times the head’s output matrix W_O. E′ = E + ΔE (3Blue1Brown’s notation).',
+  'term.residual.name': 'residual stream',
+  'term.residual.def':
+    'The residual stream is the running vector of each token that every layer reads from and adds its update to (E, then E + ΔE, …).',
+  'term.head.name': 'head',
+  'term.head.def':
+    'A head is one attention pattern with its own W_q, W_k, W_v, W_O; a layer runs several heads side by side (multi-head attention).',
+  'term.layer.name': 'layer',
+  'term.layer.def': 'A layer (a transformer block) is multi-head attention followed by an MLP; GPT-2 small stacks 12 of them.',
   'toggle.mask': 'Causal mask',
   'toggle.scale': 'Scale by 1/√d_k',
   'toggle.to3b1b': 'Keys down, queries across (3Blue1Brown)',
@@ -81,6 +126,92 @@ const en = {
   'picker.unpin': 'Unpin',
   'picker.pinned': '{count} pinned',
   'views.aria': 'Views',
+  'walk.heading': 'Walkthrough: from the book’s example to a real GPT-2',
+  'walk.stepOf': 'Step {n} of {total}',
+  'walk.prev': '‹ Back',
+  'walk.next': 'Next ›',
+  'walk.keys': '← → or PageUp / PageDown move between steps',
+  'walk.part.book': 'The book’s example: no trainable weights',
+  'walk.part.trainable': 'Trainable weights, scaling and the mask',
+  'walk.part.real': 'The same steps in the real model',
+  'walk.predict': 'Predict, then see',
+  'walk.reveal': 'Just show me',
+  'walk.youPicked': 'You picked {guess}.',
+  'walk.right': 'Right!',
+  'walk.notQuite': 'Not quite.',
+  'walk.token': 'token',
+  'walk.sum': 'sum',
+  'walk.step.tokens.title': 'Six tokens, six vectors',
+  'walk.step.tokens.explain':
+    'The book embeds “Your journey starts with one step” as six 3-d vectors x⁽¹⁾ … x⁽⁶⁾. Self-attention will give each token a context vector z that mixes in the others.',
+  'walk.step.scores.title': 'Scores: every x⁽ⁱ⁾ · x⁽ʲ⁾',
+  'walk.step.scores.explain':
+    'A score ω is a dot product: how well two vectors line up. Queries run across the top, keys down the side; the column of “journey” is outlined.',
+  'walk.step.scores.question': 'Which key will “journey” weigh most? Click a cell in its outlined column.',
+  'walk.step.scores.answer':
+    'The largest score in journey’s column is with “{best}”: {value}. A vector lines up best with itself, and “starts” (1.4754) is almost the same vector.',
+  'walk.step.softmax.title': 'Softmax: scores become weights',
+  'walk.step.softmax.explain':
+    'α₂ⱼ = e^ω₂ⱼ / Σₖ e^ω₂ₖ: journey’s six scores become six positive weights that sum to 1 (the total is printed under the column).',
+  'walk.step.context.title': 'The context vector z⁽²⁾',
+  'walk.step.context.explain':
+    'z⁽²⁾ = Σⱼ α₂ⱼ · x⁽ʲ⁾: each input vector, scaled by journey’s weight for it, summed. It is x⁽²⁾ enriched with the rest of the sentence.',
+  'walk.step.all.title': 'Every query at once',
+  'walk.step.all.explain':
+    'Doing the same for all six queries gives a 6 × 6 weight matrix (each column sums to 1) and six context vectors — one matrix product in code.',
+  'walk.step.projections.title': 'Trainable weights: q, k, v',
+  'walk.step.projections.explain':
+    'Real attention first projects each x through three matrices: q = x·W_q, k = x·W_k, v = x·W_v (here d_out = 2). Training learns these matrices.',
+  'walk.step.projections.ours':
+    'These W_q, W_k, W_v are this app’s own fixed matrices, chosen to keep the numbers readable; the book draws random ones (torch.manual_seed(123)), so its numbers differ from here on.',
+  'walk.step.qk.title': 'Scores are now q · k',
+  'walk.step.qk.explain':
+    'The same grid, but each score is query q⁽ⁱ⁾ · key k⁽ʲ⁾: a token can look for something different from what it offers.',
+  'walk.step.scale.title': 'Why divide by √d_k?',
+  'walk.step.scale.explain':
+    'Before softmax the scores are divided by √d_k (here √2 ≈ 1.41; in GPT-2 small √64 = 8). Left: with the division; right: without.',
+  'walk.step.scale.question': 'Without ÷ √d_k, journey’s weights will be…',
+  'walk.step.scale.sharper': 'sharper (more on the top keys)',
+  'walk.step.scale.flatter': 'flatter (more evenly spread)',
+  'walk.step.scale.same': 'the same',
+  'walk.step.scale.answer':
+    'Sharper: bigger scores make softmax peakier. Journey’s top weight goes from {on} to {off}, and its entropy falls from {hOn} to {hOff} nats. With d_k = 64 and no scaling, softmax would pick almost one key and learning would stall.',
+  'walk.step.weightsZ.title': 'Weights and context vectors',
+  'walk.step.weightsZ.explain':
+    'softmax(q·k / √d_k) for every query, then z = Σⱼ α_ij · v⁽ʲ⁾: now the values, not the inputs, are mixed (d_out = 2).',
+  'walk.step.mask.title': 'The causal mask',
+  'walk.step.mask.explain':
+    'A model that predicts the next word must not peek at it: each query sees only itself and earlier keys. Hidden cells get weight 0 and the rest are renormalised.',
+  'walk.step.mask.question': 'With the mask on, where does all of “Your”’s weight go? Click that cell in Your’s column.',
+  'walk.step.mask.answer':
+    '“Your” is the first token, so the only key it may see is itself: weight {w}. “journey” now splits its weight between “Your” and itself.',
+  'walk.step.realScores.title': 'Your sentence in a real head: q·k and ÷√d_k',
+  'walk.step.realScores.explain':
+    'The same grid on layer {layer}, head {head} of {model}, with the text you typed: {T} tokens, d_k = {dk}. Dots are raw q·k; open it to step through the stages.',
+  'walk.step.realSoftmax.title': 'Mask and softmax in the real head',
+  'walk.step.realSoftmax.explain':
+    'Exactly the book’s recipe: later keys struck out, then softmax per query. Each column sums to 1. Try the mask and scaling toggles in the attention view.',
+  'walk.step.realValues.title': 'From weights to the embedding update',
+  'walk.step.realValues.explain':
+    'The finished weights mix the value vectors into z; z · W_O is the head’s ΔE, added to the token’s embedding in the residual stream.',
+  'walk.step.atlas.title': 'Find the previous-token head',
+  'walk.step.atlas.explain':
+    'Every head of every layer, on your sentence (keys down, queries across, first {n} tokens). A previous-token head puts each query’s weight on the token just before it.',
+  'walk.step.atlas.question': 'Which head is the previous-token head? Click it.',
+  'walk.step.atlas.answer':
+    'Layer {layer}, head {head} has the highest previous-token score: {score} of each query’s weight sits on the token before it (a diagonal just off the main one).',
+  'walk.step.atlas.none':
+    'No head on this model scores above {threshold} (best: layer {layer}, head {head} at {score}); GPT-2 small has several — see Models….',
+  'walk.open': 'Open in the attention view at “{stage}”',
+  'walk.openHead': 'Open layer {layer}, head {head}',
+  'walk.noText': 'Type a sentence above to see these steps on the real model.',
+  'walk.matrix': 'W_{name} (3 × 2)',
+  'start.heading': 'New to attention? Start here.',
+  'start.body':
+    'The walkthrough goes from the six-token example of Raschka’s chapter 3 to a real GPT-2, step by step, asking you to predict before it shows.',
+  'start.button': 'Start the walkthrough',
+  'start.or': 'Or type a sentence above and explore the attention view.',
+  'views.walkthrough': 'Walkthrough',
   'views.attention': 'Attention (one head)',
   'views.atlas': 'Atlas and compare',
   'views.contributions': 'Contributions',

@@ -15,6 +15,7 @@ import type {
 } from '../../../shared/api';
 import { STAGES, attentionWeights, headOffset, type Stage } from '../../../shared/attention-math';
 import { summariesFromStats, type HeadSummary } from '../../../shared/head-scores';
+import { chooseDefaultHead, toggleEffect, toggleEffects, type DefaultHead } from '../../../shared/default-head';
 import { DRAWN_TOKENS } from '../../../shared/hooks';
 import { t } from '../i18n';
 import { visibleToken } from '../token-text';
@@ -26,7 +27,7 @@ const SLOW_MS = 300;
 /** The grid draws at most this many tokens; the notice says how many were kept. */
 export const GRID_MAX_TOKENS = DRAWN_TOKENS; // the engine sends no more
 
-export type View = 'attention' | 'atlas' | 'contributions';
+export type View = 'walkthrough' | 'attention' | 'atlas' | 'contributions';
 export type AtlasOrder = 'layer' | 'previousToken' | 'firstToken' | 'local' | 'entropy' | 'induction';
 
 export interface HeadRef {
@@ -66,6 +67,9 @@ export class AtlasState {
   hoverCell = $state<Cell | null>(null);
 
   view = $state<View>('attention');
+  /** Walkthrough: the step shown, and the learner's answers to its predict-then-see questions. */
+  walkStep = $state(0);
+  walkAnswers = $state<Record<string, string>>({});
   pinned = $state<HeadRef[]>([]);
   showDiff = $state(false);
   atlasOrder = $state<AtlasOrder>('layer');
@@ -79,6 +83,10 @@ export class AtlasState {
   library = $state.raw<LibraryState | null>(null);
   libraryOpen = $state(false);
   private libraryTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** The head the attention view opened on for this model, and why (null until chosen). */
+  defaultHead = $state.raw<DefaultHead | null>(null);
+  private defaultHeadFor: string | null = null;
 
   /** performance.now() when the current analysis arrived; the atlas reports arrival → pixels. */
   analysisArrivedAt = 0;
@@ -213,6 +221,7 @@ export class AtlasState {
       this.error = null;
       this.layer = Math.min(this.layer, result.model.nLayers - 1);
       this.head = Math.min(this.head, result.model.nHeads - 1);
+      if (this.defaultHeadFor !== result.model.id && result.drawn >= 2) this.openDefaultHead(result);
       const n = Math.min(result.tokens.length, GRID_MAX_TOKENS);
       if (this.selected && (this.selected.q >= n || this.selected.k >= n)) this.selected = null;
     } catch (e) {
@@ -221,6 +230,27 @@ export class AtlasState {
       clearTimeout(slowTimer);
       if (id === this.latestAnalysis) this.slow = false;
     }
+  }
+
+  /**
+   * Opens the head a newcomer should see first on a newly loaded model: the one the model names,
+   * else the one the rule in shared/default-head.ts picks on this text.
+   */
+  private openDefaultHead(a: Analysis): void {
+    const { nLayers, nHeads, dHead, preferredHead } = a.model;
+    const T = a.drawn;
+    let chosen: DefaultHead;
+    if (preferredHead) {
+      const o = headOffset(preferredHead.layer, preferredHead.head, nHeads, T);
+      const effect = { ...preferredHead, ...toggleEffect(a.dot.subarray(o, o + T * T), T, dHead) };
+      chosen = { ...preferredHead, reason: 'model', effect };
+    } else {
+      chosen = chooseDefaultHead(toggleEffects(a.dot, nLayers, nHeads, T, dHead));
+    }
+    this.defaultHeadFor = a.model.id;
+    this.defaultHead = chosen;
+    this.layer = chosen.layer;
+    this.head = chosen.head;
   }
 
   /** Top-k predictions at the focused query: the analysis's own at the last token, else loaded. */

@@ -27,6 +27,8 @@ export function svgBytes(svg: SVGSVGElement): Uint8Array {
     const copy = copies[i] as SVGElement | undefined;
     if (!copy) return;
     copy.setAttribute('style', STYLE_PROPS.map((p) => `${p}:${cs.getPropertyValue(p)}`).join(';'));
+    // Axis labels that follow the scroll position are exported where they belong unscrolled.
+    if (el.classList.contains('sticky')) copy.removeAttribute('transform');
     copy.removeAttribute('class');
   });
   clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');

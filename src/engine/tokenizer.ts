@@ -17,6 +17,8 @@
  * What else this module adds:
  *  - `<|endoftext|>` typed by the user is ordinary text, never the special token: only
  *    `encode(text, { prependEndOfText: true })` puts the real token (id 50256) in front.
+ *  - `IncrementalTokenizer`: a keystroke re-tokenizes only from the last piece boundary that
+ *    the edit cannot move, not the whole text.
  *  - token display strings that show exactly the bytes each token covers.
  */
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
@@ -315,5 +317,66 @@ export class Gpt2Tokenizer {
       start: start[t] ?? 0,
       end: end[t] ?? 0,
     }));
+  }
+}
+
+/**
+ * Tokenizes a text that changes a little at a time (a person typing) without re-tokenizing it
+ * whole: it keeps the last text's pre-tokenizer pieces and their ids, keeps every piece the edit
+ * cannot have changed, and runs the pre-tokenizer and BPE again from there to the end.
+ *
+ * Which pieces are safe: GPT-2's regex never looks behind, and its matches tile the text, so a
+ * piece is decided by the text from its start on. The most it reads past its own end is to the
+ * end of the next piece plus one character (`\s+(?!\S)` reads a whole whitespace run and gives
+ * back its last character, which starts the next piece; a greedy run reads the one character
+ * that stops it; the contractions read at most three characters). So piece i is kept when the
+ * next piece ends more than one character before the first changed character: its text and
+ * everything it read are unchanged. (The extra character covers a surrogate pair whose low half
+ * changed: with the `u` flag the high half is read together with it.)
+ */
+export class IncrementalTokenizer {
+  private text = '';
+  /** UTF-16 end of each piece of `text`, and the number of ids after that piece. */
+  private ends: { text: number[]; ids: number[] } = { text: [], ids: [] };
+  private ids: number[] = [];
+  /** Pieces re-tokenized by the last call (for tests and the benchmark). */
+  lastPiecesRun = 0;
+
+  constructor(readonly tokenizer: Gpt2Tokenizer) {}
+
+  /** UTF-16 end of each pre-tokenizer piece of the last text (for tests). */
+  pieceEnds(): readonly number[] {
+    return this.ends.text;
+  }
+
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    if (text !== this.text) this.update(text);
+    else this.lastPiecesRun = 0;
+    return options.prependEndOfText ? [END_OF_TEXT_ID, ...this.ids] : this.ids.slice();
+  }
+
+  private update(text: string): void {
+    const old = this.text;
+    const lim = Math.min(old.length, text.length);
+    let p = 0;
+    while (p < lim && old.charCodeAt(p) === text.charCodeAt(p)) p++;
+    // Keep pieces 0..keep-1: piece i is kept when piece i+1 ends before p - 1.
+    const te = this.ends.text;
+    let lo = 0;
+    let hi = te.length; // first j with te[j] >= p - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((te[mid] ?? 0) < p - 1) lo = mid + 1;
+      else hi = mid;
+    }
+    const keep = Math.max(0, lo - 1);
+    const from = keep > 0 ? (te[keep - 1] ?? 0) : 0;
+    const idCount = keep > 0 ? (this.ends.ids[keep - 1] ?? 0) : 0;
+    te.length = keep;
+    this.ends.ids.length = keep;
+    this.ids.length = idCount;
+    this.tokenizer.encodePiecesFrom(text, from, this.ids, this.ends);
+    this.lastPiecesRun = te.length - keep;
+    this.text = text;
   }
 }

@@ -19,9 +19,11 @@
  *    `encode(text, { prependEndOfText: true })` puts the real token (id 50256) in front.
  *  - `IncrementalTokenizer`: a keystroke re-tokenizes only from the last piece boundary that
  *    the edit cannot move, not the whole text.
- *  - token display strings that show exactly the bytes each token covers.
+ *  - token display strings and character groups: a character whose bytes GPT-2 split over
+ *    several tokens is shown once over its pieces (see `pieces`).
  */
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
+import type { CharGroup } from '../shared/api';
 
 export const END_OF_TEXT_ID = 50256;
 export const END_OF_TEXT = '<|endoftext|>';
@@ -31,15 +33,17 @@ export const GPT2_VOCAB_SIZE = 50257;
 export interface TokenPiece {
   id: number;
   /**
-   * The exact text the token covers. Bytes of a character that is split across tokens are shown
-   * as hex in angle quotes, e.g. `‹e7 8c›`, on every token holding a part of it.
+   * The exact text the token covers. A character whose bytes are split across tokens is shown
+   * on each of them as the character and the token's place among its pieces: `注 (1/2)`.
    */
   display: string;
-  /** True when the token holds only part of a multi-byte character. */
+  /** True when the token holds only some of the bytes of a character. */
   partial: boolean;
   /** UTF-16 range [start, end) of the source text this token overlaps (whole characters). */
   start: number;
   end: number;
+  /** Tokens that hold one character (or emoji grapheme) between them share one group. */
+  charGroup: CharGroup;
 }
 
 export interface EncodeOptions {
@@ -79,8 +83,6 @@ function utf8Length(lead: number): number {
   if (lead >= 0xc0) return 2;
   return 1;
 }
-
-const hex = (bytes: ArrayLike<number>): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
 
 /**
  * A binary min-heap of merge candidates. Priority = rank · 2³² + left byte offset, so equal
@@ -195,7 +197,8 @@ export class Gpt2Tokenizer {
   private readonly tables = buildTables();
   private readonly bytes = this.tables.bytes;
   private readonly ranks = this.tables.ranks;
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: false });
+  // ignoreBOM: a U+FEFF in the text is a character like any other, never stripped.
+  private readonly utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
   private readonly pieceCache = new Map<string, number[]>();
 
   /** Token ids of `text`, from scratch. `<|endoftext|>` in the text is plain text. */
@@ -259,8 +262,10 @@ export class Gpt2Tokenizer {
 
   /**
    * Display pieces for a token sequence. Walks the concatenated UTF-8 bytes character by
-   * character, so a character whose bytes straddle a token boundary is reported on each side
-   * as the bytes that side really holds.
+   * character: a character whose bytes straddle token boundaries is shown on each of its tokens
+   * as `char (k/n)`. Then tokens are grouped: every token holding bytes of one grapheme (a
+   * character, or an emoji with its modifiers and joiners) lands in the same group, whose text
+   * is that grapheme (with any whole characters its tokens also hold).
    */
   pieces(ids: readonly number[], prependedEndOfText = false): TokenPiece[] {
     const all = this.concatBytes(ids);
@@ -272,29 +277,31 @@ export class Gpt2Tokenizer {
       owner.fill(t, o, o + n);
       o += n;
     });
+    const T = ids.length;
     const display = ids.map(() => '');
     const partial = ids.map(() => false);
     const start = ids.map(() => -1);
     const end = ids.map(() => -1);
-    let utf16 = 0; // position in the source string
+    // Characters in order: their decoded text, UTF-16 start, and first/last token.
+    const chars: { ch: string; at: number; first: number; last: number }[] = [];
+    let utf16 = 0; // position in the decoded text
     let i = 0;
     while (i < all.length) {
       const len = Math.min(utf8Length(all[i] ?? 0), all.length - i);
-      const charBytes = all.subarray(i, i + len);
-      const ch = this.utf8.decode(charBytes);
+      const ch = this.utf8.decode(all.subarray(i, i + len));
       const first = owner[i] ?? 0;
       const last = owner[i + len - 1] ?? first;
-      const charEnd = utf16 + ch.length;
+      chars.push({ ch, at: utf16, first, last });
       if (first === last) {
         display[first] += ch;
       } else {
+        const count = last - first + 1;
         for (let t = first; t <= last; t++) {
-          const part: number[] = [];
-          for (let k = i; k < i + len; k++) if (owner[k] === t) part.push(all[k] ?? 0);
-          display[t] += `‹${hex(part)}›`;
+          display[t] += `${ch} (${t - first + 1}/${count})`;
           partial[t] = true;
         }
       }
+      const charEnd = utf16 + ch.length;
       for (let t = first; t <= last; t++) {
         if (start[t] === -1) start[t] = utf16;
         end[t] = charEnd;
@@ -302,22 +309,59 @@ export class Gpt2Tokenizer {
       utf16 = charEnd;
       i += len;
     }
+    const decoded = chars.map((c) => c.ch).join('');
+    // joined[t]: token t and token t+1 hold parts of one grapheme.
+    const joined = new Uint8Array(Math.max(0, T - 1));
+    let c = 0;
+    for (const g of graphemeEnds(decoded)) {
+      // Characters [c, k) make up this grapheme.
+      let k = c;
+      while (k < chars.length && (chars[k]?.at ?? 0) < g) k++;
+      if (k > c) {
+        const a = chars[c]?.first ?? 0;
+        const b = chars[k - 1]?.last ?? a;
+        for (let t = a; t < b; t++) joined[t] = 1;
+      }
+      c = k;
+    }
+    // The prepended special token is its own group, even before a combining mark.
+    if (prependedEndOfText && ids[0] === END_OF_TEXT_ID && T > 1) joined[0] = 0;
+    const groups: CharGroup[] = new Array<CharGroup>(T);
+    for (let a = 0; a < T;) {
+      let b = a;
+      while (b < T - 1 && joined[b]) b++;
+      const group: CharGroup = { first: a, count: b - a + 1, text: decoded.slice(start[a] ?? 0, end[b] ?? 0) };
+      for (let t = a; t <= b; t++) groups[t] = group;
+      a = b + 1;
+    }
     if (prependedEndOfText && ids[0] === END_OF_TEXT_ID) {
       // The prepended special token is not part of the user's text.
       const shift = END_OF_TEXT.length;
-      for (let t = 0; t < ids.length; t++) {
+      for (let t = 0; t < T; t++) {
         start[t] = t === 0 ? 0 : (start[t] ?? 0) - shift;
         end[t] = t === 0 ? 0 : (end[t] ?? 0) - shift;
       }
     }
-    return ids.map((id, t) => ({
-      id,
-      display: display[t] ?? '',
-      partial: partial[t] ?? false,
-      start: start[t] ?? 0,
-      end: end[t] ?? 0,
-    }));
+    return ids.map((id, t) => {
+      const g = groups[t] ?? { first: t, count: 1, text: display[t] ?? '' };
+      return {
+        id,
+        display: display[t] ?? '',
+        partial: partial[t] ?? false,
+        start: start[t] ?? 0,
+        end: end[t] ?? 0,
+        // A fresh object per token: the group is shared by value (safe to send over IPC).
+        charGroup: { first: g.first, count: g.count, text: g.text },
+      };
+    });
   }
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** UTF-16 end offsets of the grapheme clusters of `s`, in order. */
+function* graphemeEnds(s: string): Generator<number> {
+  for (const seg of graphemes.segment(s)) yield seg.index + seg.segment.length;
 }
 
 /**

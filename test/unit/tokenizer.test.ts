@@ -156,17 +156,83 @@ describe('GPT-2 tokenizer', () => {
     expect(pieces.map((p) => p.display)).toEqual(['The', ' cat']);
   });
 
-  it('shows a character split across tokens honestly, as the bytes each token holds', () => {
+  it('shows a character split across tokens once over its pieces, never as bare bytes', () => {
     // 🤖 is 4 UTF-8 bytes (f0 9f a4 96); GPT-2 splits it over several tokens.
     const s = '🤖';
     const ids = tok.encode(s);
     expect(ids.length).toBeGreaterThan(1);
     const pieces = tok.pieces(ids);
     expect(pieces.every((p) => p.partial)).toBe(true);
-    const shownBytes = pieces.map((p) => p.display.replace(/[‹›]/g, '')).join(' ');
-    expect(shownBytes).toBe('f0 9f a4 96');
-    // Every piece points at the whole emoji in the source text.
-    for (const p of pieces) expect(s.slice(p.start, p.end)).toBe(s);
+    expect(pieces.map((p) => p.display)).toEqual(ids.map((_, k) => `🤖 (${k + 1}/${ids.length})`));
+    for (const p of pieces) {
+      expect(p.charGroup).toEqual({ first: 0, count: ids.length, text: '🤖' });
+      expect(s.slice(p.start, p.end)).toBe(s);
+    }
+  });
+
+  it('groups the tokens of each character of 注意力机制是大模型的核心', () => {
+    const s = '注意力机制是大模型的核心';
+    const pieces = tok.pieces(tok.encode(s));
+    // Each character is one group; groups tile the tokens in order.
+    const groups = pieces.filter((p, t) => p.charGroup.first === t).map((p) => p.charGroup);
+    expect(groups.map((g) => g.text)).toEqual(Array.from(s));
+    expect(groups.reduce((n, g) => n + g.count, 0)).toBe(pieces.length);
+    expect(groups.find((g) => g.text === '注')?.count).toBe(2);
+    for (const p of pieces) {
+      expect(p.display).not.toMatch(/‹|›|^[0-9a-f]{2}( [0-9a-f]{2})*$/);
+      expect(p.display).toContain(p.charGroup.text.trim());
+    }
+  });
+
+  it('groups an emoji with its skin tone, joiners and flag halves', () => {
+    for (const [s, graphemes] of [
+      ['👍🏽', ['👍🏽']],
+      ['a👨‍👩‍👧b', ['a', '👨‍👩‍👧', 'b']],
+      ['🇨🇳🇯🇵', ['🇨🇳', '🇯🇵']],
+    ] as const) {
+      const pieces = tok.pieces(tok.encode(s));
+      const groups = pieces.filter((p, t) => p.charGroup.first === t).map((p) => p.charGroup);
+      // Every grapheme lies inside one group; a group is a run of whole graphemes.
+      const texts = groups.map((g) => g.text);
+      expect(texts.join('')).toBe(s);
+      for (const g of graphemes)
+        expect(
+          texts.some((t) => t.includes(g)),
+          `${s}: ${g} in ${texts.join('|')}`,
+        ).toBe(true);
+      for (const p of pieces) expect(p.display).not.toMatch(/‹|›/);
+    }
+  });
+
+  it('gives groups that tile the tokens and cover the text, on the whole corpus', () => {
+    for (const s of [...TRICKY, ...CORPUS]) {
+      for (const prepend of [false, true]) {
+        const pieces = tok.pieces(tok.encode(s, { prependEndOfText: prepend }), prepend);
+        let t = 0;
+        let text = '';
+        while (t < pieces.length) {
+          const g = pieces[t]?.charGroup;
+          expect(g?.first, JSON.stringify(s)).toBe(t);
+          for (let k = t; k < t + (g?.count ?? 1); k++) expect(pieces[k]?.charGroup).toEqual(g);
+          text += g?.text ?? '';
+          t += g?.count ?? 1;
+        }
+        expect(text, JSON.stringify(s)).toBe(tok.decode(tok.encode(s, { prependEndOfText: prepend })));
+        if (prepend) expect(pieces[0]?.charGroup).toEqual({ first: 0, count: 1, text: '<|endoftext|>' });
+      }
+    }
+  });
+
+  it('keeps a byte-order mark at the start of the text as a character', () => {
+    const s = '\ufeffBOM first';
+    expect(tok.decode(tok.encode(s))).toBe(s);
+    const pieces = tok.pieces(tok.encode(s));
+    expect(
+      pieces
+        .map((p) => p.charGroup.text)
+        .filter((t, i) => pieces[i]?.charGroup.first === i)
+        .join(''),
+    ).toBe(s);
   });
 
   it('maps pieces back into the source text with the special token prepended', () => {

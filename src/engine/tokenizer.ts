@@ -5,14 +5,17 @@
  * Why hand-written: both GPT-2 BPE libraries in this project merge with a full scan for the
  * lowest-ranked pair after every merge, which is quadratic in the length of one pre-tokenizer
  * piece. That is harmless for English (pieces are words) but a run of CJK or emoji without
- * spaces is ONE piece: measured on this machine, js-tiktoken 1.0.21 took 700 ms for 1,000
- * Chinese characters and 3.1 s for 2,000; gpt-tokenizer 4.0.0 (a cache in front of the same
- * scan) took 14 ms for 2,000 but 1.5 s for 20,000 Chinese characters and 3 s for 10,000 emoji.
- * Neither offers a heap-based merge. So this module keeps js-tiktoken's data (ranks and
- * pre-tokenizer regex) and its exact merge rule — repeatedly merge the adjacent pair whose
- * concatenated bytes have the lowest rank, the leftmost on ties, and take a whole piece that is
- * itself a token as is — but finds that pair with a binary heap over a linked list of parts.
- * The ids equal js-tiktoken's (test/unit/tokenizer.test.ts checks both libraries on a corpus).
+ * spaces is ONE piece: measured on this machine, js-tiktoken 1.0.21 took 0.7 s for 1,000
+ * Chinese characters and 3–4 s for 2,000 (6 s for 2,000 emoji); gpt-tokenizer 4.0.0 (a cache
+ * in front of the same scan) took 14 ms for 2,000 but 1.5 s for 20,000 Chinese characters.
+ * We found no well-kept JavaScript GPT-2 BPE that merges with a heap: js-tiktoken's fix is an
+ * open pull request (dqbd/tiktoken #156), and tiktoken's Rust core, behind the WASM `tiktoken`
+ * package, scans the same way (openai/tiktoken #195; heap merges in #239 and #442 unmerged).
+ * So this module keeps js-tiktoken's data (ranks and pre-tokenizer regex) and its exact merge
+ * rule — repeatedly merge the adjacent pair whose concatenated bytes have the lowest rank, the
+ * leftmost on ties, and take a whole piece that is itself a token as is — but finds that pair
+ * with a binary heap over a linked list of parts. The ids equal js-tiktoken's and
+ * gpt-tokenizer's (test/unit/tokenizer.test.ts checks both on a corpus of tricky strings).
  *
  * What else this module adds:
  *  - `<|endoftext|>` typed by the user is ordinary text, never the special token: only

@@ -46,6 +46,7 @@ function synthetic(version: number): Analysis {
       start: i,
       end: i + 1,
       special: false,
+      charGroup: { first: i, count: 1, text: ` t${i}` },
     })),
     truncatedFrom: null,
     drawn: T,

@@ -15,6 +15,7 @@
  *    (builds run in child processes, and onnxruntime-web comes after the reading).
  *  - onnxruntimeWeb: the same graph, inputs and fetched outputs on onnxruntime-node and on
  *    onnxruntime-web (WASM, in Node), forward pass only, in this same run.
+ *  - tokenizer: see tokenizer-bench.ts (alone: `atlas bench --only tokenizer`).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { AnalysisCache, analysisFetches } from '../engine/incremental';
 import { ModelRuntime, type HostTensor, type RuntimeSettings } from '../engine/runtime';
 import { createHandlers } from '../main/handlers';
 import { writeRandomModel, type RandomModelSpec } from './random-model';
+import { runTokenizerBench } from './tokenizer-bench';
 
 export const GPT2_SMALL_SHAPE: RandomModelSpec = {
   nLayer: 12,
@@ -207,6 +209,7 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
     model: { dir: modelDir, layers: config.nLayer, heads: config.nHead, dModel: config.dModel, nCtx: config.nCtx },
   };
+  report.tokenizer = runTokenizerBench(o.runs, o.log);
 
   o.log(`building the graph ${o.buildRuns}× (child processes)…`);
   const buildDir = mkdtempSync(join(tmpdir(), 'atlas-bench-build-'));

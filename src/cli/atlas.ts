@@ -24,13 +24,14 @@ import { encodeNpy } from '../engine/npy';
 import { bundledModelDir, cliCacheDir, cliModelsDir } from '../engine/paths';
 import { downloadModel, formatBytes } from '../engine/download';
 import { benchModelDir, runBench, runRssProbe, runSettingsBench } from '../bench/bench';
+import { runTokenizerBench } from '../bench/tokenizer-bench';
 
 const USAGE = `usage:
   atlas build <model-dir> --out <file.onnx>
   atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]
   atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]
   atlas serve [--port <n>] [--host <address>] [--model <model-dir>]
-  atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings]`;
+  atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings] [--only tokenizer]`;
 
 class UsageError extends Error {}
 
@@ -174,6 +175,7 @@ async function bench(args: string[]): Promise<void> {
       'build-runs': { type: 'string' },
       settings: { type: 'boolean', default: false },
       'rss-probe': { type: 'boolean', default: false },
+      only: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -183,6 +185,11 @@ async function bench(args: string[]): Promise<void> {
     throw new UsageError('--runs and --build-runs take a whole number ≥ 1');
   }
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  if (values.only !== undefined) {
+    if (values.only !== 'tokenizer') throw new UsageError('--only takes: tokenizer');
+    console.log(JSON.stringify({ tokenizer: runTokenizerBench(runs, log) }, null, 2));
+    return;
+  }
   const cacheRoot = dirname(cliCacheDir());
   const modelDir = positionals[0] ? resolve(positionals[0]) : benchModelDir(cacheRoot, log);
   const options = {

@@ -24,7 +24,7 @@ import { readModelMeta } from './model-meta';
 import { Gpt2Checkpoint, type Gpt2Config } from './gpt2-weights';
 import { AnalysisCache, type RowHook } from './incremental';
 import { ModelRuntime, type HostTensor } from './runtime';
-import { END_OF_TEXT_ID, Gpt2Tokenizer } from './tokenizer';
+import { END_OF_TEXT_ID, Gpt2Tokenizer, IncrementalTokenizer } from './tokenizer';
 
 export class AtlasError extends Error {
   constructor(message: string) {
@@ -76,6 +76,8 @@ export interface EngineOptions {
 
 export class Engine {
   readonly tokenizer = new Gpt2Tokenizer();
+  /** Remembers the last text's pieces: a keystroke re-tokenizes only from the edit on. */
+  readonly typing = new IncrementalTokenizer(this.tokenizer);
   private loaded: Loaded | null = null;
 
   constructor(private readonly options: EngineOptions) {}
@@ -165,7 +167,7 @@ export class Engine {
 
   /** Token ids for a request, cut to the model's context. */
   tokenize(req: AnalyzeRequest): { ids: number[]; truncatedFrom: number | null } {
-    const ids = this.tokenizer.encode(req.text, { prependEndOfText: req.prependEndOfText });
+    const ids = this.typing.encode(req.text, { prependEndOfText: req.prependEndOfText });
     const nCtx = this.model().config.nCtx;
     return ids.length > nCtx ? { ids: ids.slice(0, nCtx), truncatedFrom: ids.length } : { ids, truncatedFrom: null };
   }

@@ -5,15 +5,36 @@
  */
 import type { HeadStats } from './head-scores';
 
+/**
+ * The tokens that together hold one run of characters: a character (or emoji grapheme) whose
+ * UTF-8 bytes GPT-2 split over several tokens puts all of them in one group, so the UI can show
+ * the character once over its pieces. A token that holds only whole characters is a group of one.
+ * Groups tile the token sequence in order.
+ */
+export interface CharGroup {
+  /** Index of the group's first token. */
+  first: number;
+  /** Tokens in the group (1 when nothing is split). */
+  count: number;
+  /** The source text the group covers, whole characters (e.g. `注`, ` 注`, `👍🏽`). */
+  text: string;
+}
+
 /** One token as the engine shows it; see Gpt2Tokenizer.pieces. */
 export interface TokenInfo {
   id: number;
-  /** Exact text covered, leading spaces included; split UTF-8 bytes shown as `‹e7 8c›`. */
+  /**
+   * Exact text covered, leading spaces included. A character split over tokens is shown on each
+   * of them with its place among them, e.g. `注 (1/2)` and `注 (2/2)`; never as bare bytes.
+   */
   display: string;
+  /** True when the token holds only some of the UTF-8 bytes of a character (its group then has count > 1). */
   partial: boolean;
   /** UTF-16 range [start, end) in the analysed text. */
   start: number;
   end: number;
+  /** The character group this token belongs to (shared, by value, by all its tokens). */
+  charGroup: CharGroup;
   /** True for the prepended `<|endoftext|>` that is not part of the user's text. */
   special: boolean;
 }

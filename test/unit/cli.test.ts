@@ -71,7 +71,15 @@ describe('atlas command line', () => {
     const r = atlas(['bench', model, '--runs', '1', '--build-runs', '1']);
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
-    for (const key of ['buildMs', 'sessionCreateMs', 'analyzeMs', 'appendOneCharMs', 'bytesPerUpdate', 'onnxruntimeWeb']) {
+    for (const key of [
+      'buildMs',
+      'sessionCreateMs',
+      'analyzeMs',
+      'appendOneCharMs',
+      'bytesPerUpdate',
+      'onnxruntimeWeb',
+      'tokenizer',
+    ]) {
       expect(report, key).toHaveProperty(key);
     }
     expect(Object.keys(report.analyzeMs ?? {})).toEqual(['16', '64']); // 256 and 1024 exceed n_ctx 80
@@ -79,6 +87,16 @@ describe('atlas command line', () => {
     expect(Number(report.peakRssBytes)).toBeGreaterThan(0);
     expect(Object.keys((report.onnxruntimeWeb?.webOverNode as object) ?? {})).toEqual(['64']);
     expect(atlas(['bench', model, '--runs', '0']).status).toBe(2);
+  });
+
+  it('bench --only tokenizer runs the tokenizer part alone, without a model', () => {
+    const r = atlas(['bench', '--only', 'tokenizer', '--runs', '1']);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { tokenizer: Record<string, unknown> };
+    for (const key of ['chinese2000Ms', 'emoji2000Ms', 'worst20000Ms', 'keystroke20000Ms']) {
+      expect(report.tokenizer, key).toHaveProperty(key);
+    }
+    expect(atlas(['bench', '--only', 'nothing']).status).toBe(2);
   });
 
   it('build writes an ONNX model with external weights', () => {

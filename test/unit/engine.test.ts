@@ -101,6 +101,18 @@ describe('engine.analyze and headDetail', () => {
     await expect(m.engine.headDetail({ ...req, layer: 9 })).rejects.toThrow(/outside this model \(3 layers × 4 heads\)/);
   });
 
+  it('tokenizes typed text incrementally, with the ids of a fresh run and character groups for the strip', async () => {
+    const steps = ['注意', '注意力', '注意力 is', '注意力 is 👍🏽', 'x注意力 is 👍🏽', '注意力 is 👍🏽'];
+    for (const text of steps) {
+      const a = await m.engine.analyze({ text, prependEndOfText: true });
+      expect(a.tokens.map((t) => t.id)).toEqual(m.engine.tokenizer.encode(text, { prependEndOfText: true }));
+      expect(a.tokens[0]?.charGroup).toEqual({ first: 0, count: 1, text: '<|endoftext|>' });
+      const zhu = a.tokens.find((t) => t.charGroup.text === '注' || t.charGroup.text === 'x注');
+      expect(zhu?.charGroup.count, text).toBeGreaterThan(1);
+      for (const t of a.tokens) expect(t.display).not.toMatch(/‹/);
+    }
+  });
+
   it('analyses empty text as zero tokens without running the model', async () => {
     const a = await m.engine.analyze({ text: '', prependEndOfText: false });
     expect(a.tokens).toEqual([]);

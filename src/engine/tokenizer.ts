@@ -37,7 +37,7 @@ export interface TokenPiece {
   id: number;
   /**
    * The exact text the token covers. A character whose bytes are split across tokens is shown
-   * on each of them as the character and the token's place among its pieces: `注 (1/2)`.
+   * on each of them as the character and the token's place among its pieces: `注(1/2)`.
    */
   display: string;
   /** True when the token holds only some of the bytes of a character. */
@@ -266,7 +266,7 @@ export class Gpt2Tokenizer {
   /**
    * Display pieces for a token sequence. Walks the concatenated UTF-8 bytes character by
    * character: a character whose bytes straddle token boundaries is shown on each of its tokens
-   * as `char (k/n)`. Then tokens are grouped: every token holding bytes of one grapheme (a
+   * as `char(k/n)`. Then tokens are grouped: every token holding bytes of one grapheme (a
    * character, or an emoji with its modifiers and joiners) lands in the same group, whose text
    * is that grapheme (with any whole characters its tokens also hold).
    */
@@ -300,7 +300,8 @@ export class Gpt2Tokenizer {
       } else {
         const count = last - first + 1;
         for (let t = first; t <= last; t++) {
-          display[t] += `${ch} (${t - first + 1}/${count})`;
+          // No space before the bracket: the views show spaces as ␣, and this one is not in the text.
+          display[t] += `${ch}(${t - first + 1}/${count})`;
           partial[t] = true;
         }
       }

@@ -25,7 +25,7 @@ export interface TokenInfo {
   id: number;
   /**
    * Exact text covered, leading spaces included. A character split over tokens is shown on each
-   * of them with its place among them, e.g. `注 (1/2)` and `注 (2/2)`; never as bare bytes.
+   * of them with its place among them, e.g. `注(1/2)` and `注(2/2)`; never as bare bytes.
    */
   display: string;
   /** True when the token holds only some of the UTF-8 bytes of a character (its group then has count > 1). */

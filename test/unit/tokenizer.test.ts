@@ -163,7 +163,7 @@ describe('GPT-2 tokenizer', () => {
     expect(ids.length).toBeGreaterThan(1);
     const pieces = tok.pieces(ids);
     expect(pieces.every((p) => p.partial)).toBe(true);
-    expect(pieces.map((p) => p.display)).toEqual(ids.map((_, k) => `🤖 (${k + 1}/${ids.length})`));
+    expect(pieces.map((p) => p.display)).toEqual(ids.map((_, k) => `🤖(${k + 1}/${ids.length})`));
     for (const p of pieces) {
       expect(p.charGroup).toEqual({ first: 0, count: ids.length, text: '🤖' });
       expect(s.slice(p.start, p.end)).toBe(s);

@@ -13,6 +13,8 @@ const en = {
   'tokens.empty': 'No tokens yet: type something above.',
   'tokens.truncated': 'Only the first {kept} of {total} tokens fit this model’s context; the rest are not analysed.',
   'tokens.title': 'Token {index}: id {id}. Click to explain this query.',
+  'tokens.groupTitle': '{text}: {count} tokens (GPT-2 splits this character into byte pieces)',
+  'tokens.piece': '{k}/{n}',
   'picker.layer': 'Layer',
   'picker.head': 'Head',
   'picker.current': 'layer {layer}, head {head}',
@@ -95,6 +97,11 @@ const en = {
     'A head is one attention pattern with its own W_q, W_k, W_v, W_O; a layer runs several heads side by side (multi-head attention).',
   'term.layer.name': 'layer',
   'term.layer.def': 'A layer (a transformer block) is multi-head attention followed by an MLP; GPT-2 small stacks 12 of them.',
+  'toggle.perCharacter': 'One row per character (aggregate)',
+  'toggle.perCharacterHint':
+    'A view choice for characters GPT-2 splits into byte pieces: at the softmax and weights stages, sums each key character’s pieces and averages each query character’s pieces.',
+  'grid.aggregateNote':
+    'Aggregate, not the model’s own grid: weights summed over each key character’s pieces, averaged over each query character’s pieces.',
   'toggle.mask': 'Causal mask',
   'toggle.scale': 'Scale by 1/√d_k',
   'toggle.to3b1b': 'Keys down, queries across (3Blue1Brown)',

@@ -5,6 +5,7 @@
  */
 import type {
   Analysis,
+  CharGroup,
   AtlasApi,
   Contribution,
   HeadDetail,
@@ -17,6 +18,7 @@ import { STAGES, attentionWeights, headOffset, type Stage } from '../../../share
 import { summariesFromStats, type HeadSummary } from '../../../shared/head-scores';
 import { chooseDefaultHead, toggleEffect, toggleEffects, type DefaultHead } from '../../../shared/default-head';
 import { DRAWN_TOKENS } from '../../../shared/hooks';
+import { characterGroups } from '../../../shared/char-groups';
 import { t } from '../i18n';
 import { visibleToken } from '../token-text';
 
@@ -59,6 +61,8 @@ export class AtlasState {
   stage = $state<Stage>('dot');
   mask = $state(true);
   scale = $state(true);
+  /** View choice, never the default: weights summed over a key character's pieces, averaged over a query's. */
+  perCharacter = $state(false);
   /** false: 3Blue1Brown (keys down the left, queries across); true: a row per query. */
   transposed = $state(false);
   selected = $state<Cell | null>(null);
@@ -109,9 +113,26 @@ export class AtlasState {
     return `${visibleToken(this.analysis?.tokens[i]?.display ?? '')} ${i}`;
   }
 
-  /** Labels of the drawn tokens. */
+  /**
+   * Grid axis labels of the drawn tokens. A piece of a character split over several tokens is
+   * labelled "1/2 5": the grid draws the character itself once over its pieces (labelGroups).
+   */
   get labels(): string[] {
+    const tokens = this.analysis?.tokens ?? [];
+    return Array.from({ length: this.T }, (_, i) => {
+      const g = tokens[i]?.charGroup;
+      return g && g.count > 1 ? `${t('tokens.piece', { k: i - g.first + 1, n: g.count })} ${i}` : this.tokenLabel(i);
+    });
+  }
+
+  /** Labels with the whole character, for tooltips. */
+  get tipLabels(): string[] {
     return Array.from({ length: this.T }, (_, i) => this.tokenLabel(i));
+  }
+
+  /** Characters split over several drawn tokens, for the grid's brackets. */
+  get labelGroups(): CharGroup[] {
+    return characterGroups(this.analysis?.tokens ?? [], this.T).filter((g) => g.count > 1);
   }
 
   /** The query whose values and prediction are shown: the selected cell's, else the last token. */

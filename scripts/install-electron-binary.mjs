@@ -35,7 +35,9 @@ if (process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) {
 const installer = join(dir, 'install.js');
 if (!existsSync(installer)) process.exit(0);
 
-const result = spawnSync(process.execPath, [installer], { cwd: dir, stdio: 'inherit' });
+// Output is captured: a failed download prints a raw "TypeError: fetch failed" stack, which
+// says nothing useful to someone installing the app. The message below says what it means.
+const result = spawnSync(process.execPath, [installer], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], timeout: 10 * 60_000 });
 if (result.status !== 0) {
   console.warn(
     '[attention-atlas] The Electron binary could not be downloaded (offline?).\n' +

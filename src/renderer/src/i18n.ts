@@ -8,7 +8,8 @@ const en = {
   'input.label': 'Text',
   'input.placeholder': 'Type a sentence and watch the attention patterns change…',
   'input.prependEot': 'Start with <|endoftext|>',
-  'help.keys': 'Keys: ←→ head · ↑↓ layer · 1–5 stage · M mask · S scaling · T transpose · P pin · A/G/C views · Esc clear',
+  'help.keys':
+    'Keys (after Esc leaves the text box): ←→ head · ↑↓ layer · 1–5 stage · M mask · S scaling · T transpose · P pin · W/A/H/C views · Esc clear',
   'tokens.heading': 'Tokens ({count})',
   'tokens.empty': 'No tokens yet: type something above.',
   'tokens.truncated': 'Only the first {kept} of {total} tokens fit this model’s context; the rest are not analysed.',
@@ -220,7 +221,7 @@ const en = {
   'start.or': 'Or type a sentence above and explore the attention view.',
   'views.walkthrough': 'Walkthrough',
   'views.attention': 'Attention (one head)',
-  'views.atlas': 'Atlas and compare',
+  'views.atlas': 'Heads: atlas and compare',
   'views.contributions': 'Contributions',
   'export.data': 'Export data (.zip)',
   'export.png': 'Save PNG',

@@ -32,7 +32,5 @@ export function mountChart(el: HTMLElement, onReady: (c: ECharts | null) => void
   };
 }
 
-/** The theme's colours, read from the CSS variables, for chart options. */
-export function themeColor(name: string): string {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-}
+/** The theme's colours for chart options: reading one makes the chart redraw on a theme switch. */
+export { themeColor } from './theme.svelte';

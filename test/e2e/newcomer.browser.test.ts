@@ -1,0 +1,110 @@
+/** What a newcomer trips over, each checked in Debian Chromium on the real engine (issue 17). */
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { openApp } from '../helpers/browser-host';
+import { SHOTS, useBrowserSuite } from '../helpers/browser-suite';
+
+const SENTENCE = 'The cat sat on the mat because it was tired, and the cat slept.';
+
+/** Pixels of a canvas close to an RGB colour. */
+async function pixelsNear(page: Page, testid: string, rgb: [number, number, number]): Promise<number> {
+  return page
+    .getByTestId(testid)
+    .locator('canvas')
+    .first()
+    .evaluate((c: HTMLCanvasElement, [r, g, b]) => {
+      const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (
+          (d[i + 3] ?? 0) > 200 &&
+          Math.abs((d[i] ?? 0) - r) + Math.abs((d[i + 1] ?? 0) - g) + Math.abs((d[i + 2] ?? 0) - b) < 30
+        )
+          n++;
+      }
+      return n;
+    }, rgb);
+}
+
+describe('newcomer fixes', () => {
+  const suite = useBrowserSuite();
+
+  it('Esc closes the Models dialog', async () => {
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine);
+    await page.getByTestId('qk-grid').waitFor();
+    await page.getByTestId('open-library').click();
+    await expect.poll(() => page.getByTestId('library').evaluate((d: HTMLDialogElement) => d.open)).toBe(true);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('library').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+    await context.close();
+  });
+
+  it('Esc leaves the text box, then shortcuts work; each view’s key is its name’s first letter', async () => {
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine);
+    await page.getByTestId('qk-grid').waitFor();
+    const input = page.getByTestId('text-input');
+    await input.click();
+    await page.keyboard.type(' 2');
+    expect(await input.inputValue()).toMatch(/ 2$/); // typing goes into the text
+    await page.keyboard.press('Escape');
+    expect(await page.evaluate(() => document.activeElement?.tagName)).not.toBe('TEXTAREA');
+    await page.keyboard.press('2');
+    expect(await page.getByTestId('qk-grid').getAttribute('data-stage')).toBe('scale');
+    expect(await page.getByTestId('help-keys').textContent()).toContain('Esc');
+    for (const [key, view] of [
+      ['h', 'atlas'],
+      ['c', 'contributions'],
+      ['w', 'walkthrough'],
+      ['a', 'attention'],
+    ] as const) {
+      await page.keyboard.press(key);
+      const tab = page.getByTestId(`view-${view}`);
+      expect(await tab.getAttribute('aria-current')).toBe('page');
+      const label = ((await tab.textContent()) ?? '').trim();
+      expect(label.at(-1)?.toLowerCase()).toBe(key); // the key shown on the tab
+      expect(label[0]?.toLowerCase()).toBe(key); // is the first letter of its name
+    }
+    await context.close();
+  });
+
+  it('charts follow a live switch between light and dark', async () => {
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, { colorScheme: 'light' });
+    await page.getByTestId('text-input').fill(SENTENCE);
+    await page.getByTestId('view-contributions').click();
+    await page.getByTestId('contrib-selected-norm').waitFor();
+    await page.waitForTimeout(500);
+    const darkFg: [number, number, number] = [0xe4, 0xe8, 0xef]; // styles.css --fg in dark mode
+    expect(await pixelsNear(page, 'contrib-heatmap', darkFg)).toBe(0);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await expect.poll(() => pixelsNear(page, 'contrib-heatmap', darkFg), { timeout: 5000 }).toBeGreaterThan(20);
+    await page.screenshot({ path: `${SHOTS}/contributions-live-dark-1280x800.png` });
+    await context.close();
+  });
+
+  it('keeps the last column’s labels inside the grid’s picture, in the attention view and in compare', async () => {
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, { width: 1024, height: 768 });
+    await page.getByTestId('text-input').fill(`${SENTENCE} Afterwards everybody rested comfortably.`);
+    await page.getByTestId('qk-grid').waitFor();
+    await page.waitForTimeout(500);
+    const outside = async (testid: string): Promise<number> =>
+      page
+        .getByTestId(testid)
+        .first()
+        .evaluate((svg) => {
+          const box = svg.getBoundingClientRect();
+          return Array.from(svg.querySelectorAll('.label')).filter((l) => l.getBoundingClientRect().right > box.right + 0.5)
+            .length;
+        });
+    expect(await outside('qk-grid')).toBe(0);
+    await page.getByTestId('pin-head').click();
+    await page.keyboard.press('ArrowDown');
+    await page.getByTestId('pin-head').click();
+    await page.getByTestId('view-atlas').click();
+    await page.getByTestId('compare-diff').check();
+    for (const id of ['compare-grid', 'compare-diff-panel']) {
+      await page.getByTestId(id).first().waitFor();
+    }
+    expect(await outside('compare-grid')).toBe(0);
+    await context.close();
+  });
+});

@@ -341,10 +341,13 @@ export class Engine {
     for (let h = 0; h < H; h++) headResults.set(headTimesWO(z.subarray(h * dh, (h + 1) * dh), m.wO[req.layer], h, D), h * D);
     const sigma = cache.finalScale()[req.token] ?? 1;
     const effects = this.logitEffects(headResults.subarray(req.head * D, (req.head + 1) * D), sigma);
-    const pick = (idx: number[]): LogitEffects => ({
-      ids: Int32Array.from(idx),
-      strings: idx.map((id) => this.tokenizer.pieces([id])[0]?.display ?? ''),
-      values: Float32Array.from(idx, (i) => effects[i] ?? 0),
+    const piece = (id: number): string => this.tokenizer.pieces([id])[0]?.display ?? '';
+    const pick = (groups: TieGroup[]): LogitEffects => ({
+      ids: Int32Array.from(groups, (g) => g.first),
+      strings: groups.map((g) => piece(g.first)),
+      values: Float32Array.from(groups, (g) => g.value),
+      counts: Int32Array.from(groups, (g) => g.count),
+      examples: groups.map((g) => (g.count > 1 ? g.examples.map(piece) : [])),
     });
     return {
       layer: req.layer,
@@ -357,8 +360,8 @@ export class Engine {
       residMid: cache.rows('residMid', req.layer),
       headResults,
       attnBias: (m.bO[req.layer] ?? new Float32Array(D)).slice(),
-      raises: pick(extremes(effects, LOGIT_TOP, true)),
-      lowers: pick(extremes(effects, LOGIT_TOP, false)),
+      raises: pick(distinctExtremes(effects, LOGIT_TOP, true)),
+      lowers: pick(distinctExtremes(effects, LOGIT_TOP, false)),
     };
   }
 
@@ -472,6 +475,44 @@ function extremes(values: Float32Array, n: number, largest: boolean): number[] {
     }
   }
   return idx;
+}
+
+/** Tokens sharing one exact value: the first id, up to three examples, and how many. */
+interface TieGroup {
+  value: number;
+  first: number;
+  examples: number[];
+  count: number;
+}
+
+/**
+ * The n largest (or smallest) distinct values, each with the tokens that have exactly it. Exact
+ * equality is the point: tokens with one shared embedding row get bit-identical effects, and a
+ * ranking among them would be an artefact of their ids.
+ */
+export function distinctExtremes(values: Float32Array, n: number, largest: boolean): TieGroup[] {
+  const better = (a: number, b: number): boolean => (largest ? a > b : a < b);
+  // Pass 1: the n best distinct values (n is tiny, so a sorted array is the simplest heap).
+  const best: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] ?? 0;
+    if (best.includes(v)) continue;
+    if (best.length < n || better(v, best[best.length - 1] ?? 0)) {
+      best.push(v);
+      best.sort((a, b) => (largest ? b - a : a - b));
+      if (best.length > n) best.pop();
+    }
+  }
+  // Pass 2: who has each of them.
+  const groups: TieGroup[] = best.map((value) => ({ value, first: -1, examples: [], count: 0 }));
+  for (let i = 0; i < values.length; i++) {
+    const g = groups.find((x) => x.value === values[i]);
+    if (!g) continue;
+    if (g.first < 0) g.first = i;
+    if (g.examples.length < 3) g.examples.push(i);
+    g.count++;
+  }
+  return groups;
 }
 
 function f32(out: Record<string, HostTensor>, name: string): Float32Array {

@@ -135,11 +135,20 @@ export interface ContributionRequest extends HeadDetailRequest {
   token: number;
 }
 
-/** Tokens a head's ΔE pushes up or down, with their direct logit effects. */
+/**
+ * Tokens a head's ΔE pushes up or down, with their direct logit effects, ranked by distinct
+ * value: tokens whose effects are exactly equal (e.g. tokens a model never saw in training,
+ * which share one embedding row) are one entry with their count, never a fake ranking.
+ */
 export interface LogitEffects {
+  /** One token per entry (the lowest id of a tie). */
   ids: Int32Array;
   strings: string[];
   values: Float32Array;
+  /** How many tokens have exactly this effect (1 for most). */
+  counts: Int32Array;
+  /** For a tie, a few of its tokens as examples (empty otherwise). */
+  examples: string[][];
 }
 
 /** How one layer's heads update one token's embedding. */

@@ -1,7 +1,7 @@
 /** What a newcomer trips over, each checked in Debian Chromium on the real engine (issue 17). */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { openApp } from '../helpers/browser-host';
+import { chooseHead, openApp } from '../helpers/browser-host';
 import { SHOTS, useBrowserSuite } from '../helpers/browser-suite';
 
 const SENTENCE = 'The cat sat on the mat because it was tired, and the cat slept.';
@@ -105,6 +105,27 @@ describe('newcomer fixes', () => {
       await page.getByTestId(id).first().waitFor();
     }
     expect(await outside('compare-grid')).toBe(0);
+    await context.close();
+  });
+
+  it('shows tokens with exactly equal logit effects as one tie with its count, not as a ranking', async () => {
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine);
+    await page.getByTestId('text-input').fill(SENTENCE);
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(16);
+    await chooseHead(page, 0, 0);
+    await page.getByTestId('tokens').locator('button').nth(9).click();
+    const c = await suite.vm.engine.contribution({ text: SENTENCE, prependEndOfText: false, layer: 0, head: 0, token: 9 });
+    await page.getByTestId('view-contributions').click();
+    const items = page.getByTestId('contrib-raises').locator('li');
+    await expect.poll(() => items.count(), { timeout: 15_000 }).toBe(c.raises.ids.length);
+    const counts = await items.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-count'))));
+    expect(counts).toEqual(Array.from(c.raises.counts));
+    const tie = counts.findIndex((n) => n > 1);
+    if (tie >= 0)
+      expect(await items.nth(tie).textContent()).toContain(`${(counts[tie] ?? 0).toLocaleString('en-US')} tokens tie`);
+    const values = await items.locator('[data-value]').evaluateAll((els) => els.map((e) => e.getAttribute('data-value')));
+    expect(new Set(values).size).toBe(values.length);
+    await page.screenshot({ path: `${SHOTS}/contributions-ties-1280x800-light.png` });
     await context.close();
   });
 });

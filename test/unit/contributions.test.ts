@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine';
+import { Engine, distinctExtremes } from '../../src/engine/engine';
+import { viewModel } from '../helpers/view-model';
 import { hookNames } from '../../src/shared/hooks';
 import { previousTokenScore } from '../../src/shared/head-scores';
 import { randomEngine, tempDir, type RandomEngine } from '../helpers/fixtures';
@@ -77,5 +78,45 @@ describe('induction probe', () => {
     expect(previousTokenScore((out[hookNames(0).pattern]?.data as Float32Array).subarray(0, T * T), T)).toBeGreaterThan(0.99);
     // Cached: a second call returns the same object.
     expect(await engine.inductionProbe()).toBe(probe);
+  });
+});
+
+describe('logit effects with ties', () => {
+  it('ranks distinct values and counts the tokens that share one, exactly', async () => {
+    const v = Float32Array.from([0.5, -1, 2, -1, 2, 0.25, -1, 3, -2]);
+    const top = distinctExtremes(v, 3, true);
+    expect(top.map((g) => [g.value, g.first, g.count])).toEqual([
+      [3, 7, 1],
+      [2, 2, 2],
+      [0.5, 0, 1],
+    ]);
+    const low = distinctExtremes(v, 2, false);
+    expect(low.map((g) => [g.value, g.count, g.examples])).toEqual([
+      [-2, 1, [8]],
+      [-1, 3, [1, 3, 6]],
+    ]);
+    // A real head: its effects over the whole vocabulary, counted with a plain loop.
+    const { engine } = await viewModel();
+    const c = await engine.contribution({
+      text: 'The cat sat on the mat.',
+      prependEndOfText: false,
+      layer: 1,
+      head: 0,
+      token: 3,
+    });
+    const D = c.dModel;
+    const scale = (
+      await engine.run(engine.tokenize({ text: 'The cat sat on the mat.', prependEndOfText: false }).ids, ['ln_final.hook_scale'])
+    )['ln_final.hook_scale']?.data as Float32Array;
+    const effects = engine.logitEffects(c.headResults.subarray(0, D), scale[3] ?? 1);
+    for (const side of [c.raises, c.lowers]) {
+      expect(new Set(side.values).size).toBe(side.values.length); // no value listed twice
+      side.values.forEach((v, i) => {
+        let n = 0;
+        for (const e of effects) if (e === v) n++;
+        expect(side.counts[i]).toBe(n);
+      });
+    }
+    await engine.unload();
   });
 });

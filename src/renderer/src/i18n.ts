@@ -271,6 +271,7 @@ const en = {
     'The plane of the sentence’s two principal directions (PCA of the residual vectors before and after attention). Arrows are each head’s ΔE; E′ also includes the output bias. Hover an arrow for how much of its length the plane shows.',
   'contrib.arrowTip': 'head {head}: ‖ΔE‖ = {full}, {shown} of it in this plane',
   'contrib.otherTokens': 'other tokens (E)',
+  'contrib.arrows': 'ΔE of each head',
   'contrib.after': 'E′ after attention',
   'contrib.sourcesHeading': 'Where layer {layer}, head {head} takes from',
   'contrib.moved': '‖w · v W_O‖',
@@ -280,6 +281,9 @@ const en = {
   'contrib.writesHeading': 'What layer {layer}, head {head} writes',
   'contrib.raises': 'Raises the logit of',
   'contrib.lowers': 'Lowers the logit of',
+  'contrib.tie': '{count} tokens tie (e.g. {examples} …)',
+  'contrib.tieTitle':
+    'These tokens have exactly the same effect, so no order among them means anything; usually tokens the model never saw in training, which share one embedding row.',
   'contrib.writesNote':
     'Direct effect of this head’s ΔE on the next-token logits, through the final LayerNorm’s scale and the unembedding.',
   'library.open': 'Models…',

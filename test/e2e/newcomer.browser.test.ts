@@ -128,4 +128,50 @@ describe('newcomer fixes', () => {
     await page.screenshot({ path: `${SHOTS}/contributions-ties-1280x800-light.png` });
     await context.close();
   });
+
+  it('counts the same keys under every toggle in the values panel', async () => {
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine);
+    await page.getByTestId('text-input').fill(SENTENCE);
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(16);
+    await page.getByTestId('tokens').locator('button').nth(13).click(); // query 13
+    const more = page.getByTestId('values-more');
+    // Keys listed + keys counted = every key query 13 may see (14 with the mask on), whatever
+    // the scaling does to the weights.
+    const total = async (): Promise<number> =>
+      (await page.getByTestId('value-row').count()) + Number(/(\d+) more keys/.exec((await more.textContent()) ?? '')?.[1] ?? 0);
+    await expect.poll(total, { timeout: 15_000 }).toBe(14);
+    await page.getByTestId('toggle-scale').uncheck();
+    await expect.poll(total).toBe(14);
+    await page.getByTestId('toggle-mask').uncheck();
+    await expect.poll(total).toBe(16);
+    await context.close();
+  });
+
+  it('says when no head earns a score’s label instead of an empty or meaningless order', async () => {
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine);
+    await page.getByTestId('qk-grid').waitFor();
+    await page.getByTestId('view-atlas').click();
+    await page.getByTestId('atlas-order').selectOption('induction');
+    const probe = await suite.vm.engine.inductionProbe();
+    const best = Math.max(...Array.from(probe.scores));
+    if (best < 0.3) {
+      await expect.poll(() => page.getByTestId('atlas-none').textContent(), { timeout: 30_000 }).toContain('above 0.3');
+      expect(await page.getByTestId('atlas-none').textContent()).toContain(best.toFixed(2));
+    } else {
+      await page.waitForTimeout(1000);
+      expect(await page.getByTestId('atlas-none').count()).toBe(0);
+    }
+    // The enlarged head names its tokens.
+    const box = await page.getByTestId('atlas-canvas').boundingBox();
+    if (!box) throw new Error('no atlas');
+    await page.mouse.move(box.x + 40, box.y + 60);
+    await page.getByTestId('atlas-enlarged-canvas').waitFor();
+    const hasText = await page.getByTestId('atlas-enlarged-canvas').evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')?.getImageData(0, c.height / 2, 40, 40).data ?? new Uint8ClampedArray(); // left margin: row labels
+      return Array.from(d).some((v, i) => i % 4 === 3 && v > 0);
+    });
+    expect(hasText).toBe(true);
+    await page.screenshot({ path: `${SHOTS}/atlas-none-1280x800-light.png` });
+    await context.close();
+  });
 });

@@ -124,7 +124,7 @@ const en = {
   'values.heading': 'Values and the embedding update',
   'values.sub': 'For query {query} ({q}): each key’s value vector, scaled by its weight, summed into z.',
   'values.scaledValue': 'weight × value of key {k}',
-  'values.more': '… and {count} more keys with smaller weights',
+  'values.more': '… and {count} more keys with smaller weights (together {weight})',
   'values.update': 'ΔE = z · W_O moves the embedding',
   'values.note':
     'E is the embedding entering layer {layer}; E′ = E + ΔE is its update by head {head} alone (the other heads and the output bias add theirs).',
@@ -244,6 +244,11 @@ const en = {
     'Hover a head to enlarge it, click to open it, Shift+click to pin it for comparison. Hover a token to mark it in every head.',
   'atlas.scores': 'previous-token {prev}   first-token {first}\nlocal ±2 {local}   entropy {entropy} nats\ninduction {induction}',
   'atlas.token': 'marked: {token}',
+  'atlas.enlargedAria': 'Layer {layer}, head {head}, enlarged with its tokens',
+  'atlas.noneQualifies':
+    'No head on this model scores above {threshold} for “{score}” (best: {best}). GPT-2 small has several — get it from Models….',
+  'atlas.noneLabelled':
+    'No head on this model earns a label on this text (thresholds: previous-token {prev}, first-token {first}, local {local}, induction {induction}). GPT-2 small has several — get it from Models….',
   'label.previous-token': 'previous token',
   'label.first-token': 'first token / sink',
   'label.local': 'local',

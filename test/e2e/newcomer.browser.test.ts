@@ -1,4 +1,5 @@
 /** What a newcomer trips over, each checked in Debian Chromium on the real engine (issue 17). */
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { chooseHead, openApp } from '../helpers/browser-host';
@@ -172,6 +173,60 @@ describe('newcomer fixes', () => {
     });
     expect(hasText).toBe(true);
     await page.screenshot({ path: `${SHOTS}/atlas-none-1280x800-light.png` });
+    await context.close();
+  });
+
+  it('exports carry a title and are 2×; a comparison saves as one figure', async () => {
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine);
+    await page.getByTestId('text-input').fill(SENTENCE);
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(16);
+    await chooseHead(page, 0, 0);
+    const downloads: { name: string; bytes: Buffer }[] = [];
+    page.on('download', (d) => {
+      void d.path().then((p) => p && downloads.push({ name: d.suggestedFilename(), bytes: readFileSync(p) }));
+    });
+    const pngWidth = (b: Buffer): number => b.readUInt32BE(16);
+    const pngHeight = (b: Buffer): number => b.readUInt32BE(20);
+    const svgWidth = async (testid: string): Promise<number> =>
+      page
+        .getByTestId(testid)
+        .first()
+        .evaluate((e) => (e as SVGSVGElement).width.baseVal.value);
+
+    await page.getByTestId('grid-save-svg').click();
+    await expect.poll(() => downloads.length).toBe(1);
+    const svg = downloads[0]?.bytes.toString('utf8') ?? '';
+    expect(svg).toContain(suite.vm.label);
+    expect(svg).toContain('Layer 0, head 0');
+    expect(svg).toContain(SENTENCE);
+    await page.getByTestId('grid-save-png').click();
+    await expect.poll(() => downloads.length).toBe(2);
+    expect(pngWidth(downloads[1]?.bytes ?? Buffer.alloc(24))).toBeGreaterThanOrEqual(2 * (await svgWidth('qk-grid')));
+
+    // Compare two heads and their difference: one file holding all three panels.
+    await page.getByTestId('pin-head').click();
+    await page.keyboard.press('ArrowDown');
+    await page.getByTestId('pin-head').click();
+    await page.getByTestId('view-atlas').click();
+    await page.getByTestId('compare-diff').check();
+    await page.getByTestId('compare-save-svg').click();
+    await expect.poll(() => downloads.length).toBe(3);
+    await page.waitForTimeout(1000); // no second file follows
+    expect(downloads).toHaveLength(3);
+    const cmp = downloads[2]?.bytes.toString('utf8') ?? '';
+    expect(downloads[2]?.name).toBe('compare-L0H0-L1H0-diff.svg');
+    expect(cmp.match(/role="grid"/g)).toHaveLength(3);
+    expect(cmp).toContain('Compare: L0 H0, L1 H0');
+
+    // The atlas at 2× with a title band above it.
+    const css = await page
+      .getByTestId('atlas-canvas')
+      .evaluate((c: HTMLCanvasElement) => c.getBoundingClientRect().toJSON() as DOMRect);
+    await page.getByTestId('atlas-save-png').click();
+    await expect.poll(() => downloads.length).toBe(4);
+    const atlas = downloads[3]?.bytes ?? Buffer.alloc(24);
+    expect(pngWidth(atlas)).toBeGreaterThanOrEqual(2 * Math.floor(css.width));
+    expect(pngHeight(atlas)).toBeGreaterThan(2 * Math.floor(css.height) + 60);
     await context.close();
   });
 });

@@ -431,6 +431,19 @@ export class AtlasState {
     }
   }
 
+  /** The title every exported figure carries: model, what is shown, the text, the toggles. */
+  figureTitle(what: string): string[] {
+    const text = this.analysis?.text ?? '';
+    const short = text.length > 110 ? `${text.slice(0, 110)}…` : text;
+    const onOff = (b: boolean): string => t(b ? 'export.on' : 'export.off');
+    return [
+      t('export.titleModel', { model: this.model?.label ?? '' }),
+      what,
+      t('export.titleText', { text: short }),
+      t('export.titleToggles', { mask: onOff(this.mask), scale: onOff(this.scale) }),
+    ];
+  }
+
   /** Whether the loaded detail belongs to what is on screen. */
   detailIsCurrent(): boolean {
     const d = this.detail;

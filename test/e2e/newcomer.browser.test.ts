@@ -229,4 +229,20 @@ describe('newcomer fixes', () => {
     expect(pngHeight(atlas)).toBeGreaterThan(2 * Math.floor(css.height) + 60);
     await context.close();
   });
+
+  it('shows that a data export is under way until the file arrives', async () => {
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, {
+      delayFor: (channel) => (channel === 'atlas:export-data' ? 2500 : 0),
+    });
+    await page.getByTestId('qk-grid').waitFor();
+    const done = page.waitForEvent('download');
+    await page.getByTestId('export-data').click();
+    await page.getByTestId('export-progress').waitFor();
+    expect(await page.getByTestId('export-progress').textContent()).toMatch(/Exporting 16 tokens × \d+ hooks/);
+    expect(await page.getByTestId('export-data').isDisabled()).toBe(true);
+    await done;
+    await expect.poll(() => page.getByTestId('export-progress').count()).toBe(0);
+    expect(await page.getByTestId('save-note').textContent()).toContain('Downloaded');
+    await context.close();
+  });
 });

@@ -67,4 +67,24 @@ describe('data export', () => {
     const { engine } = await randomEngine();
     await expect(createHandlers(engine)[CHANNELS.saveFile](arg)).rejects.toThrow(message);
   });
+
+  it('stores the .npy members instead of deflating them (deflate took 16 s for 256 tokens), and deflates analysis.json', async () => {
+    const { engine } = await randomEngine();
+    const { bytes } = await exportAnalysis(engine, { text: 'The cat sat on the mat.', prependEndOfText: false });
+    // Walk the zip's local file headers: signature, then the compression method at offset 8.
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const methods: Record<string, number> = {};
+    for (let o = 0; o + 30 <= bytes.length && view.getUint32(o, true) === 0x04034b50;) {
+      const method = view.getUint16(o + 8, true);
+      const size = view.getUint32(o + 18, true);
+      const nameLen = view.getUint16(o + 26, true);
+      const extraLen = view.getUint16(o + 28, true);
+      methods[new TextDecoder().decode(bytes.subarray(o + 30, o + 30 + nameLen))] = method;
+      o += 30 + nameLen + extraLen + size;
+    }
+    const names = Object.keys(methods);
+    expect(names.filter((n) => n.endsWith('.npy')).length).toBeGreaterThan(10);
+    for (const n of names) expect(methods[n]).toBe(n.endsWith('.npy') ? 0 : 8);
+    await engine.unload();
+  });
 });

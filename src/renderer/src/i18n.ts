@@ -227,6 +227,7 @@ const en = {
   'export.png': 'Save PNG',
   'export.svg': 'Save SVG',
   'export.working': 'Preparing the export…',
+  'export.progress': 'Exporting {tokens} tokens × {hooks} hooks as .npy… {seconds} s',
   'export.titleModel': 'Attention Atlas · {model}',
   'export.titleText': 'Text: “{text}”',
   'export.titleToggles': 'causal mask {mask} · scaling by 1/√d_k {scale}',

@@ -82,6 +82,8 @@ export class AtlasState {
   contribution = $state.raw<Contribution | null>(null);
   /** Predictions at a focused query other than the last (the analysis carries the last one's). */
   otherPredictions = $state.raw<{ analysis: Analysis; predictions: Predictions } | null>(null);
+  /** performance.now() when a data export started, while it runs. */
+  exportingSince = $state<number | null>(null);
   /** Status line after an export or save. */
   saveNote = $state<string | null>(null);
   library = $state.raw<LibraryState | null>(null);
@@ -408,11 +410,14 @@ export class AtlasState {
     const a = this.analysis;
     if (!this.atlas || !a) return;
     this.saveNote = t('export.working');
+    this.exportingSince = performance.now();
     try {
       this.finishSave(await this.atlas.exportData({ text: a.text, prependEndOfText: this.prependEot }));
     } catch (e) {
       this.saveNote = null;
       this.error = t('error.generic', { message: (e as Error).message });
+    } finally {
+      this.exportingSince = null;
     }
   }
 

@@ -245,4 +245,32 @@ describe('newcomer fixes', () => {
     expect(await page.getByTestId('save-note').textContent()).toContain('Downloaded');
     await context.close();
   });
+
+  it('grows the text box with its text and shows where the analysed part of a long paste ends', async () => {
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine);
+    await page.getByTestId('qk-grid').waitFor();
+    const box = page.getByTestId('text-input');
+    const lineHeight = await box.evaluate((e) => parseFloat(getComputedStyle(e).lineHeight));
+    await box.fill('one\ntwo\nthree\nfour\nfive');
+    const fiveLines = await box.evaluate((e) => e.clientHeight);
+    expect(fiveLines).toBeGreaterThan(4.5 * lineHeight); // all five lines show
+    const long = Array.from({ length: 60 }, (_, i) => `Line ${i} of a long pasted page about attention.`).join('\n');
+    await box.fill(long);
+    const height = await box.evaluate((e) => e.clientHeight);
+    expect(height).toBeLessThan(9.5 * lineHeight); // grows, but only so far
+    const a = await suite.vm.engine.analyze({ text: long, prependEndOfText: false });
+    const end = a.tokens[a.tokens.length - 1]?.end ?? 0;
+    expect(a.truncatedFrom).not.toBeNull();
+    await expect
+      .poll(() => page.getByTestId('analysed-end').textContent(), { timeout: 20_000 })
+      .toContain(`first ${end.toLocaleString('en-US')} of ${long.length.toLocaleString('en-US')} characters`);
+    await box.evaluate((e) => (e.scrollTop = e.scrollHeight)); // as after a paste: the end in view
+    await page.getByTestId('show-analysed-end').click();
+    expect(await box.evaluate((e: HTMLTextAreaElement) => e.selectionEnd)).toBe(end);
+    const line = long.slice(0, end).split('\n').length - 1;
+    const top = await box.evaluate((e) => e.scrollTop);
+    expect(Math.abs(top + height / 2 - line * lineHeight)).toBeLessThan(height / 2 + lineHeight); // that line is in view
+    await page.screenshot({ path: `${SHOTS}/long-paste-1280x800-light.png` });
+    await context.close();
+  });
 });

@@ -8,6 +8,8 @@ const en = {
   'input.label': 'Text',
   'input.placeholder': 'Type a sentence and watch the attention patterns change…',
   'input.prependEot': 'Start with <|endoftext|>',
+  'input.analysedEnd': 'Only the first {chars} of {total} characters fit the model’s context and are analysed.',
+  'input.showAnalysedEnd': 'Show where the analysed part ends',
   'help.keys':
     'Keys (after Esc leaves the text box): ←→ head · ↑↓ layer · 1–5 stage · M mask · S scaling · T transpose · P pin · W/A/H/C views · Esc clear',
   'tokens.heading': 'Tokens ({count})',

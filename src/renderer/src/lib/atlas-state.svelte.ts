@@ -23,7 +23,6 @@ import { t } from '../i18n';
 import { visibleToken } from '../token-text';
 
 export const DEFAULT_TEXT = 'The cat sat on the mat because it was tired, and the cat slept.';
-const DEBOUNCE_MS = 120;
 /** Show the progress hint only for analyses slower than this. */
 const SLOW_MS = 300;
 /** The grid draws at most this many tokens; the notice says how many were kept. */
@@ -207,12 +206,37 @@ export class AtlasState {
     this.view = 'attention';
   }
 
-  /** Debounced analysis of the current text; the previous result stays until the new one lands. */
-  scheduleAnalysis(): () => void {
+  /**
+   * Analyses the current text: at once when the engine is idle, else once the running analysis
+   * finishes, with whatever the text is by then (keystrokes typed meanwhile coalesce into one
+   * request). No fixed debounce: an idle engine answers a keystroke in milliseconds. The
+   * previous result stays on screen until the new one lands.
+   */
+  scheduleAnalysis(): void {
     const text = this.text;
     const prepend = this.prependEot;
-    const timer = setTimeout(() => void this.analyze(text, prepend), DEBOUNCE_MS);
-    return () => clearTimeout(timer);
+    if (this.inFlight) {
+      this.pending = { text, prepend };
+      return;
+    }
+    void this.runAnalyses(text, prepend);
+  }
+
+  private inFlight = false;
+  private pending: { text: string; prepend: boolean } | null = null;
+
+  private async runAnalyses(text: string, prepend: boolean): Promise<void> {
+    this.inFlight = true;
+    try {
+      let next: { text: string; prepend: boolean } | null = { text, prepend };
+      while (next) {
+        this.pending = null;
+        await this.analyze(next.text, next.prepend);
+        next = this.pending;
+      }
+    } finally {
+      this.inFlight = false;
+    }
   }
 
   async analyze(text: string, prepend: boolean): Promise<void> {

@@ -21,7 +21,8 @@ use([
 ]);
 
 export function mountChart(el: HTMLElement, onReady: (c: ECharts | null) => void): () => void {
-  const chart = init(el, undefined, { renderer: 'canvas' });
+  // Chart text uses the page's font fallback list (CJK included), not ECharts' bare sans-serif.
+  const chart = init(el, { textStyle: { fontFamily: themeColor('--font-sans') || 'sans-serif' } }, { renderer: 'canvas' });
   onReady(chart);
   const ro = new ResizeObserver(() => chart.resize());
   ro.observe(el);
@@ -32,7 +33,7 @@ export function mountChart(el: HTMLElement, onReady: (c: ECharts | null) => void
   };
 }
 
-/** The theme's colours, read from the CSS variables, for chart options. */
+/** The theme's colours and font lists, read from the CSS variables, for chart options. */
 export function themeColor(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }

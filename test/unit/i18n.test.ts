@@ -2,6 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { catalogs, en, setLocale, t, type MessageKey } from '../../src/renderer/src/i18n';
 import { normalizeLocale, pickLocale } from '../../src/renderer/src/locale-detect';
+import { zhModelTexts } from '../../src/renderer/src/locales/zh-CN-models';
+import { CATALOGUE } from '../../src/engine/hub';
 
 const placeholders = (s: string): string[] => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '').sort();
 const keys = Object.keys(en) as MessageKey[];
@@ -74,6 +76,17 @@ describe('zh-CN translation', () => {
 function readdir(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.svelte'));
 }
+
+describe('zh-CN model texts', () => {
+  it('cover the bundled model and every model the library offers', () => {
+    const card = JSON.parse(readFileSync('resources/models/tiny-gpt2-brown/atlas-model.json', 'utf8')) as {
+      label: string;
+      description: string;
+    };
+    const texts = [card.label, card.description, ...CATALOGUE.map((c) => c.description)];
+    expect(texts.filter((x) => !zhModelTexts[x])).toEqual([]);
+  });
+});
 
 describe('locale detection', () => {
   it('maps Chinese tags to zh-CN, English tags to en, others to nothing', () => {

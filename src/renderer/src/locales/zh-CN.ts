@@ -56,7 +56,7 @@ export const zhCN: Record<MessageKey, string> = {
   'stage.maxScaled': '最大 |分数|：除以 √d_k 之前为 {before}，之后为 {after}（÷ {sqrt}）。',
   'stage.maxUnscaled': '最大 |分数|：{before}；缩放已关闭，所以阶段 2 仍是 {after}。',
   'defaultHead.rule':
-    '为什么选这个头：它的注意力既不是独热的，也不是均匀的；在这样的头中，关掉掩码时它移动的权重最多（每个查询 {leak}%）；不缩放时它会变尖锐 {sharpen}%。',
+    '为什么选这个头：它的注意力既不是独热的，也不是均匀的；在这样的头中，关掉掩码时它移动的权重最多（每个查询 {leak}%）；不缩放时，它的尖锐程度提高 {sharpen}%。',
   'defaultHead.fallback':
     '为什么选这个头：这里没有一个头既分散又对缩放敏感；这个头最能体现开关的作用（去掉掩码后泄漏 {leak}%；不缩放时尖锐 {sharpen}%）。',
   'defaultHead.model': '为什么选这个头：此模型的说明指定从它开始。',
@@ -115,7 +115,7 @@ export const zhCN: Record<MessageKey, string> = {
   'picker.unpin': '取消固定',
   'picker.pinned': '已固定 {count} 个',
   'views.aria': '视图',
-  'walk.heading': '分步讲解：从书中的例子到真实的 GPT-2',
+  'walk.heading': '分步讲解：从书中例子到真实 GPT-2',
   'walk.stepOf': '第 {n} 步，共 {total} 步',
   'walk.prev': '‹ 上一步',
   'walk.next': '下一步 ›',

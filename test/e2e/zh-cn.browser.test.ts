@@ -91,7 +91,7 @@ describe('Simplified Chinese in Debian Chromium', () => {
     await page.getByTestId('lang-switch').selectOption('zh-CN');
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
     expect(await page.getByTestId('view-attention').textContent()).toContain('注意力（单个头）');
-    expect(await page.getByTestId('current-head').textContent()).toBe('第 1 层，第 2 个头');
+    expect(await page.getByTestId('current-head').textContent()).toBe('层 1、头 2');
     expect(await page.getByTestId('stage-caption').textContent()).toBe(zh['stage.mask.caption']);
     // The grid's axis names were constants once; they follow the switch too.
     expect(await page.getByTestId('qk-grid').textContent()).toContain('查询');

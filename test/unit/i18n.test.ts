@@ -56,7 +56,7 @@ describe('zh-CN translation', () => {
     expect(t('tokens.heading', { count: 3 })).toBe('Tokens (3)');
     setLocale('zh-CN');
     expect(t('tokens.heading', { count: 3 })).toBe('词元（3 个）');
-    expect(t('picker.current', { layer: 2, head: 5 })).toBe('第 2 层，第 5 个头');
+    expect(t('picker.current', { layer: 2, head: 5 })).toBe('层 2、头 5');
     setLocale('fr'); // not a locale the app has: ignored
     expect(t('picker.layer')).toBe('层');
   });

@@ -114,6 +114,21 @@ describe('Simplified Chinese in Debian Chromium', () => {
     await context.close();
   });
 
+  it('starts in the browser’s language (the OS locale in Electron) when nothing else is chosen', async () => {
+    for (const [locale, lang, tab] of [
+      ['zh-CN', 'zh-CN', '分步讲解'],
+      ['zh-TW', 'zh-CN', '分步讲解'], // only Simplified Chinese is provided
+      ['en-GB', 'en', 'Walkthrough'],
+      ['de-DE', 'en', 'Walkthrough'],
+    ] as const) {
+      const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, { locale });
+      await page.getByTestId('qk-grid').waitFor();
+      expect(await page.evaluate(() => document.documentElement.lang), locale).toBe(lang);
+      expect((await page.getByTestId('view-walkthrough').textContent())?.trim(), locale).toBe(tab);
+      await context.close();
+    }
+  });
+
   const configs = [
     { width: 1280, height: 800, scheme: 'light' },
     { width: 1280, height: 800, scheme: 'dark' },

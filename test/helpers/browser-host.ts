@@ -82,6 +82,8 @@ export async function openApp(
     delayFor?: (channel: Channel, arg: unknown) => number;
     /** Model library and switching; without it the library channels answer "not available". */
     host?: ModelHost;
+    /** The browser's language (navigator.languages); en-US unless a test asks, whatever the machine's. */
+    locale?: string;
     /** Query parameters for the page's URL, e.g. { lang: 'zh-CN' }. */
     params?: Record<string, string>;
   } = {},
@@ -90,6 +92,7 @@ export async function openApp(
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1280, height: options.height ?? 800 },
     colorScheme: options.colorScheme ?? 'light',
+    locale: options.locale ?? 'en-US',
   });
   const page = await context.newPage();
   const handlers = createHandlers(engine, Promise.resolve(), null, options.host ?? null);

@@ -58,7 +58,7 @@ export const zhCN: Record<MessageKey, string> = {
   'defaultHead.rule':
     '为什么选这个头：它的注意力既不是独热的，也不是均匀的；在这样的头中，关掉掩码时它移动的权重最多（每个查询 {leak}%）；不缩放时，它的尖锐程度提高 {sharpen}%。',
   'defaultHead.fallback':
-    '为什么选这个头：这里没有一个头既分散又对缩放敏感；这个头最能体现开关的作用（去掉掩码后泄漏 {leak}%；不缩放时尖锐 {sharpen}%）。',
+    '为什么选这个头：这里没有一个头既分散又对缩放敏感；这个头最能体现开关的作用（去掉掩码后泄漏 {leak}%；不缩放时尖锐程度提高 {sharpen}%）。',
   'defaultHead.model': '为什么选这个头：此模型的说明指定从它开始。',
   'term.heading': '这里用到的术语：',
   'term.query.name': '查询',
@@ -72,7 +72,7 @@ export const zhCN: Record<MessageKey, string> = {
   'term.weight.name': '注意力权重',
   'term.weight.def': '注意力权重 α 是经过 softmax 的分数：介于 0 和 1 之间，每个查询的权重之和为 1。',
   'term.dk.name': 'd_k（键向量维度）',
-  'term.dk.def': 'd_k 是每个查询向量和键向量的长度（GPT-2 small 中为 64）。分数除以 √d_k，使 d_k 变大时 softmax 仍保持柔和。',
+  'term.dk.def': 'd_k 是每个查询向量和键向量的维度（GPT-2 small 中为 64）。分数除以 √d_k，使 d_k 变大时 softmax 仍保持柔和。',
   'term.softmax.name': 'softmax',
   'term.softmax.def': 'softmax 把一组分数变成权重：e^分数 除以所有 e^分数 之和，因此权重都为正，且总和为 1。',
   'term.mask.name': '因果掩码',
@@ -86,7 +86,7 @@ export const zhCN: Record<MessageKey, string> = {
   'term.head.name': '注意力头',
   'term.head.def': '一个注意力头就是一种注意力模式，有自己的 W_q、W_k、W_v、W_O；一层里并排运行多个头（多头注意力）。',
   'term.layer.name': '层',
-  'term.layer.def': '一层（一个 Transformer 块）是多头注意力加上一个 MLP；GPT-2 small 叠了 12 层。',
+  'term.layer.def': '一层（一个 Transformer 块）是多头注意力加上一个 MLP；GPT-2 small 堆叠了 12 层。',
   'toggle.mask': '因果掩码',
   'toggle.scale': '乘以 1/√d_k 缩放',
   'toggle.to3b1b': '键竖排、查询横排（3Blue1Brown）',
@@ -138,7 +138,7 @@ export const zhCN: Record<MessageKey, string> = {
   'walk.step.scores.explain': '分数 ω 是一个点积：两个向量有多一致。查询沿顶部横排，键沿左侧竖排；“journey”所在的列已描边。',
   'walk.step.scores.question': '“journey”会给哪个键最大的权重？在它描边的那一列中点击一个格子。',
   'walk.step.scores.answer':
-    'journey 这一列中最大的分数是与“{best}”的：{value}。向量与自己最一致，而“starts”（1.4754）几乎是同一个向量。',
+    'journey 这一列中最大的分数来自“{best}”：{value}。向量与自身最一致，而“starts”（1.4754）几乎是同一个向量。',
   'walk.step.softmax.title': 'softmax：分数变成权重',
   'walk.step.softmax.explain': 'α₂ⱼ = e^ω₂ⱼ / Σₖ e^ω₂ₖ：journey 的六个分数变成六个正的权重，总和为 1（总和印在该列下方）。',
   'walk.step.context.title': '上下文向量 z⁽²⁾',
@@ -149,7 +149,7 @@ export const zhCN: Record<MessageKey, string> = {
     '对全部六个查询做同样的计算，得到一个 6 × 6 的权重矩阵（每列之和为 1）和六个上下文向量——在代码里就是一次矩阵乘法。',
   'walk.step.projections.title': '可训练权重：q、k、v',
   'walk.step.projections.explain':
-    '真正的注意力先把每个 x 投影到三个矩阵上：q = x·W_q，k = x·W_k，v = x·W_v（这里 d_out = 2）。训练学习的就是这些矩阵。',
+    '真正的注意力先用三个矩阵对每个 x 做投影：q = x·W_q，k = x·W_k，v = x·W_v（这里 d_out = 2）。训练学习的就是这些矩阵。',
   'walk.step.projections.ours':
     '这里的 W_q、W_k、W_v 是本应用自己固定的矩阵，选来让数字易读；书中用的是随机矩阵（torch.manual_seed(123)），所以从这里起数字与书中不同。',
   'walk.step.qk.title': '分数现在是 q · k',
@@ -173,7 +173,7 @@ export const zhCN: Record<MessageKey, string> = {
   'walk.step.mask.answer': '“Your”是第一个词元，它唯一能看到的键就是它自己：权重 {w}。“journey”现在把权重分给“Your”和它自己。',
   'walk.step.realScores.title': '你的句子在真实的头中：q·k 与 ÷√d_k',
   'walk.step.realScores.explain':
-    '同样的网格，换成你输入的文字，以及模型“{model}”中层 {layer}、头 {head}：{T} 个词元，d_k = {dk}。圆点是原始的 q·k；打开它可以逐个阶段查看。',
+    '同样的网格，换成你输入的文字，以及模型“{model}”的层 {layer}、头 {head}：{T} 个词元，d_k = {dk}。圆点是原始的 q·k；打开它可以逐个阶段查看。',
   'walk.step.realSoftmax.title': '真实头中的掩码与 softmax',
   'walk.step.realSoftmax.explain':
     '与书中的做法完全一样：划掉后面的键，再对每个查询做 softmax。每列之和为 1。可以在注意力视图中试试掩码和缩放开关。',
@@ -257,7 +257,7 @@ export const zhCN: Record<MessageKey, string> = {
   'contrib.writesHeading': '层 {layer}、头 {head} 写入了什么',
   'contrib.raises': '提高这些词元的 logit',
   'contrib.lowers': '降低这些词元的 logit',
-  'contrib.writesNote': '这个头的 ΔE 经过最后一个层归一化的缩放和反嵌入矩阵，对下一个词元 logit 的直接影响。',
+  'contrib.writesNote': '这个头的 ΔE 经过最终层归一化的缩放和反嵌入矩阵后，对下一个词元 logit 的直接影响。',
   'library.open': '模型…',
   'library.title': '模型',
   'library.close': '关闭',
@@ -293,7 +293,7 @@ export const zhCN: Record<MessageKey, string> = {
   'library.downloading': '正在下载……',
   'library.graph': '已构建的计算图 {size}',
   'library.removeGraph': '删除已构建的计算图',
-  'library.hubNote': '下载遵循 HF_ENDPOINT、HF_TOKEN 和代理设置。',
+  'library.hubNote': '下载时会使用 HF_ENDPOINT、HF_TOKEN 和代理设置。',
   'status.analyzing': '正在分析……',
   'status.loading': '正在加载模型……',
   'error.noEngine': '引擎未连接：请通过桌面应用或 `npm run web` 打开 Attention Atlas。',

@@ -106,9 +106,17 @@ describe('Simplified Chinese in Debian Chromium', () => {
     await page.getByTestId('qk-grid').waitFor();
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
     expect(await page.getByTestId('view-atlas').textContent()).toContain('图谱与对比');
-    // Back to English from the switch: every string again, charts included.
+    // Back to English from the switch: every string again, charts included (the heatmap's legend
+    // and axis names are drawn on a canvas, so its pixels change).
+    await page.getByTestId('view-contributions').click();
+    const heatmap = page.getByTestId('contrib-heatmap').locator('canvas').first();
+    await heatmap.waitFor();
+    await page.waitForTimeout(300);
+    const zhChart = await heatmap.screenshot();
     await page.getByTestId('lang-switch').selectOption('en');
     expect(await page.getByTestId('view-atlas').textContent()).toContain('Atlas and compare');
+    await page.waitForTimeout(300);
+    expect(Buffer.compare(await heatmap.screenshot(), zhChart)).not.toBe(0);
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
     expect(consoleMessages).toEqual([]);
     await context.close();

@@ -189,6 +189,12 @@ describe('Simplified Chinese in Debian Chromium', () => {
       await page.getByTestId('qk-grid').locator('[data-q="5"][data-k="2"]').first().click();
       await expect.poll(() => page.getByTestId('dot-pair').textContent()).toContain('查询');
       await shot('attention');
+      // A term explains itself in Chinese, with the glossary's sentence.
+      const term = page.getByTestId('term-dk').first();
+      await term.focus();
+      expect(await term.locator('[role="tooltip"]').textContent()).toBe(zh['term.dk.def']);
+      await shot('term-tooltip');
+      await term.blur();
       await page.keyboard.press('m');
       await shot('attention-mask-off');
 

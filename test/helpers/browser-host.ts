@@ -82,12 +82,17 @@ export async function openApp(
     delayFor?: (channel: Channel, arg: unknown) => number;
     /** Model library and switching; without it the library channels answer "not available". */
     host?: ModelHost;
+    /** The browser's language (navigator.languages); en-US unless a test asks, whatever the machine's. */
+    locale?: string;
+    /** Query parameters for the page's URL, e.g. { lang: 'zh-CN' }. */
+    params?: Record<string, string>;
   } = {},
 ): Promise<HostedPage> {
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('out/renderer is missing: run `npm run build` first');
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1280, height: options.height ?? 800 },
     colorScheme: options.colorScheme ?? 'light',
+    locale: options.locale ?? 'en-US',
   });
   const page = await context.newPage();
   const handlers = createHandlers(engine, Promise.resolve(), null, options.host ?? null);
@@ -114,7 +119,7 @@ export async function openApp(
     // Browser mode: the page talks HTTP to a web server on loopback that registers these handlers.
     const server = await startWebServer({ handlers: observed, rendererDir: RENDERER_DIR });
     context.on('close', () => void server.close());
-    await page.goto(server.url);
+    await page.goto(withParams(server.url, options.params));
     return { page, context, calls, console: consoleMessages };
   }
   await page.exposeFunction('__atlasTransport', async (channel: string, request: string): Promise<string> => {
@@ -128,8 +133,15 @@ export async function openApp(
     }
     return toBase64(pack(reply));
   });
-  await page.goto(url);
+  await page.goto(withParams(url, options.params));
   return { page, context, calls, console: consoleMessages };
+}
+
+function withParams(url: string, params: Record<string, string> | undefined): string {
+  if (!params) return url;
+  const u = new URL(url);
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  return u.toString();
 }
 
 /**

@@ -1,9 +1,12 @@
 /**
  * Every UI string goes through t(). Messages are whole sentences with named {placeholders}, so
  * a translation can reorder them; no UI text is ever built by concatenation.
- * English now; Simplified Chinese is the next locale.
+ * English here; Simplified Chinese in locales/zh-CN.ts (typed against these keys, so a missing
+ * translation is a type error, and test/unit/i18n.test.ts checks the placeholders match).
  */
-const en = {
+import { zhCN } from './locales/zh-CN';
+
+export const en = {
   'app.title': 'Attention Atlas',
   'input.label': 'Text',
   'input.placeholder': 'Type a sentence and watch the attention patterns change…',
@@ -150,6 +153,7 @@ const en = {
   'walk.right': 'Right!',
   'walk.notQuite': 'Not quite.',
   'walk.token': 'token',
+  'walk.inputVector': 'x (3-d)',
   'walk.sum': 'sum',
   'walk.step.tokens.title': 'Six tokens, six vectors',
   'walk.step.tokens.explain':
@@ -265,6 +269,10 @@ const en = {
   'label.first-token': 'first token / sink',
   'label.local': 'local',
   'label.induction': 'induction',
+  'atlas.short.previous-token': 'prev',
+  'atlas.short.first-token': 'sink',
+  'atlas.short.local': 'local',
+  'atlas.short.induction': 'ind',
   'compare.heading': 'Compare heads',
   'compare.sameHead': 'Head {head} across all layers',
   'compare.allHeads': 'All heads of layer {layer}',
@@ -344,17 +352,35 @@ const en = {
   'error.noEngine': 'The engine is not connected: open Attention Atlas through the desktop app or `npm run web`.',
   'error.generic': 'Something went wrong: {message}',
   'model.dims': '{layers} layers × {heads} heads, d_model {dModel}, context {ctx} tokens',
+  'lang.label': 'Language',
+  'lang.en': 'English',
+  'lang.zh-CN': '简体中文',
 } as const;
 
 export type MessageKey = keyof typeof en;
-const catalogs: Record<string, Record<MessageKey, string>> = { en };
-let locale = 'en';
+export const LOCALES = ['en', 'zh-CN'] as const;
+export type Locale = (typeof LOCALES)[number];
+export const catalogs: Record<Locale, Record<MessageKey, string>> = { en, 'zh-CN': zhCN };
+
+/**
+ * The current locale. A plain object here (unit tests, Node); the renderer swaps in a Svelte
+ * $state object (lib/locale.svelte.ts) so every t() in a template or effect re-runs on a switch.
+ */
+let current: { locale: Locale } = { locale: 'en' };
+
+export function bindLocaleState(state: { locale: Locale }): void {
+  current = state;
+}
+
+export function getLocale(): Locale {
+  return current.locale;
+}
 
 export function setLocale(l: string): void {
-  if (catalogs[l]) locale = l;
+  if ((LOCALES as readonly string[]).includes(l)) current.locale = l as Locale;
 }
 
 export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
-  const template = catalogs[locale]?.[key] ?? en[key];
+  const template = catalogs[current.locale][key] ?? en[key];
   return template.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
 }

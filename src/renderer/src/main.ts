@@ -1,4 +1,5 @@
 import { mount } from 'svelte';
+import './lib/locale.svelte';
 import App from './App.svelte';
 import './styles.css';
 

@@ -6,6 +6,7 @@ import { BarChart, HeatmapChart, LineChart, LinesChart, ScatterChart } from 'ech
 import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
 import { init, use, type ECharts } from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
+import { themeColor } from './theme.svelte';
 
 use([
   BarChart,
@@ -21,7 +22,8 @@ use([
 ]);
 
 export function mountChart(el: HTMLElement, onReady: (c: ECharts | null) => void): () => void {
-  const chart = init(el, undefined, { renderer: 'canvas' });
+  // Chart text uses the page's font fallback list (CJK included), not ECharts' bare sans-serif.
+  const chart = init(el, { textStyle: { fontFamily: themeColor('--font-sans') || 'sans-serif' } }, { renderer: 'canvas' });
   onReady(chart);
   const ro = new ResizeObserver(() => chart.resize());
   ro.observe(el);
@@ -32,5 +34,6 @@ export function mountChart(el: HTMLElement, onReady: (c: ECharts | null) => void
   };
 }
 
-/** The theme's colours for chart options: reading one makes the chart redraw on a theme switch. */
-export { themeColor } from './theme.svelte';
+/** The theme's colours and font lists for chart options: reading one makes the chart redraw on a
+ * theme switch. */
+export { themeColor };

@@ -114,7 +114,7 @@ describe('Simplified Chinese in Debian Chromium', () => {
     await page.waitForTimeout(300);
     const zhChart = await heatmap.screenshot();
     await page.getByTestId('lang-switch').selectOption('en');
-    expect(await page.getByTestId('view-atlas').textContent()).toContain('Atlas and compare');
+    expect(await page.getByTestId('view-atlas').textContent()).toContain('Heads: atlas and compare');
     await page.waitForTimeout(300);
     expect(Buffer.compare(await heatmap.screenshot(), zhChart)).not.toBe(0);
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
@@ -132,7 +132,7 @@ describe('Simplified Chinese in Debian Chromium', () => {
       const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, { locale });
       await page.getByTestId('qk-grid').waitFor();
       expect(await page.evaluate(() => document.documentElement.lang), locale).toBe(lang);
-      expect((await page.getByTestId('view-walkthrough').textContent())?.trim(), locale).toBe(tab);
+      expect((await page.getByTestId('view-walkthrough').textContent())?.trim().replace(/\s+W$/, ''), locale).toBe(tab); // the tab ends with its key, W
       await context.close();
     }
   });

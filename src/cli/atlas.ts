@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { ModelLibrary } from '../engine/library';
 import { createHandlers } from '../main/handlers';
 import { ModelHost } from '../main/model-host';
-import { startWebServer } from '../server/web-server';
+import { isLoopback, startWebServer } from '../server/web-server';
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { Engine } from '../engine/engine';
 import { buildInstrumentedGraph } from '../engine/graph-builder';
@@ -29,7 +30,7 @@ const USAGE = `usage:
   atlas build <model-dir> --out <file.onnx>
   atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]
   atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]
-  atlas serve [--port <n>] [--host <address>] [--model <model-dir>]
+  atlas serve [--port <n>] [--host <address>] [--model <model-dir>] [--open]
   atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings]`;
 
 class UsageError extends Error {}
@@ -116,9 +117,27 @@ async function pull(args: string[]): Promise<void> {
   console.log(got.dir);
 }
 
+/** Opens a URL in the default browser; best effort (a headless machine just has the printed URL). */
+function openInBrowser(url: string): void {
+  const [cmd, ...args] =
+    process.platform === 'darwin'
+      ? ['open', url]
+      : process.platform === 'win32'
+        ? ['cmd', '/c', 'start', '""', url]
+        : ['xdg-open', url];
+  try {
+    const child = spawn(cmd as string, args, { stdio: 'ignore', detached: true });
+    child.on('error', () => console.error(`(could not open a browser: open ${url} yourself)`));
+    child.unref();
+  } catch {
+    console.error(`(could not open a browser: open ${url} yourself)`);
+  }
+}
+
 /**
  * Browser mode: the engine and the built renderer over HTTP. Binds 127.0.0.1 unless --host
- * says otherwise; then a random token is required and printed in the URL.
+ * says otherwise. Every launch has a random token, printed in the URL (and opened with --open),
+ * on loopback too: without it a web page the user visits could drive the server.
  */
 async function serve(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -127,6 +146,7 @@ async function serve(args: string[]): Promise<void> {
       port: { type: 'string', default: '8317' },
       host: { type: 'string', default: '127.0.0.1' },
       model: { type: 'string' },
+      open: { type: 'boolean', default: false },
     },
   });
   const port = Number(values.port);
@@ -149,14 +169,15 @@ async function serve(args: string[]): Promise<void> {
     host: values.host,
   });
   console.log(`Attention Atlas is serving ${engine.modelInfo().label} at ${server.url}`);
-  if (server.token) {
+  if (values.open) openInBrowser(server.url);
+  if (!isLoopback(values.host)) {
     const others = Object.values(networkInterfaces())
       .flat()
       .filter((a) => a && a.family === 'IPv4' && !a.internal)
       .map((a) => `http://${a?.address}:${server.port}/?token=${server.token}`);
     if (others.length) console.log(`Others on your network: ${others.join('  ')}`);
-    console.log('Anyone with this URL can use the app; stop the server with Ctrl+C.');
   }
+  console.log('Anyone with this URL can use the app; stop the server with Ctrl+C.');
   await new Promise<void>((done) => {
     const stop = (): void => void server.close().then(done);
     process.once('SIGINT', stop);

@@ -4,13 +4,23 @@
  * invoke carried as POST /api/<channel> (bodies in the binary wire format of shared/wire.ts),
  * and the server registers the very same handler map as the Electron main process.
  *
- * Security: binds 127.0.0.1 unless told otherwise. Any other address needs a random access
- * token: given once in the URL (?token=…), then kept in an HttpOnly, SameSite=Strict cookie;
- * compared in constant time; everything without it gets 401. Request bodies are capped, and
- * each client runs one analysis at a time: a newer request supersedes one still waiting.
+ * Security (README "Security"): binds 127.0.0.1 unless told otherwise, and on every bind, loopback
+ * included, a web page the user merely visits must not be able to drive it:
+ *  - Host allow-list: loopback names, the bound address and the name given as --host, at the
+ *    bound port; anything else (a DNS-rebound name) gets 421 before anything is read.
+ *  - A random per-launch token, given once in the URL (?token=…), then kept in an HttpOnly,
+ *    SameSite=Strict cookie named after the port; compared in constant time; 401 without it.
+ *  - API calls: POST with Content-Type application/octet-stream and the X-Atlas-Api header,
+ *    which no cross-site "simple" request (form, text/plain fetch) can carry; an Origin, when
+ *    sent, must be this server's own origin, and a Sec-Fetch-Site, when sent, "same-origin".
+ *    A page on another loopback port is same-site, so its requests carry the cookie: the
+ *    origin check is what stops it.
+ * Request bodies are capped, and each client runs one analysis at a time: a newer request
+ * supersedes one still waiting.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -25,13 +35,15 @@ export interface WebServerOptions {
   host?: string;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
+  /** The access token (tests); a random one per launch otherwise. */
+  token?: string;
 }
 
 export interface WebServer {
-  /** The URL to open: includes the token when one is required. */
+  /** The URL to open: it carries the token. */
   url: string;
   port: number;
-  token: string | null;
+  token: string;
   close(): Promise<void>;
 }
 
@@ -55,6 +67,30 @@ const SECURITY_HEADERS = {
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The header every API call must carry: a cross-site "simple" request cannot set it. */
+export const API_HEADER = 'x-atlas-api';
+
+/** Host names (lower case, IPv6 in brackets) a Host header may name for a server bound to `bind`. */
+export function allowedHostNames(bind: string): Set<string> {
+  const names = new Set(['localhost', '127.0.0.1', '[::1]']);
+  const b = bind.toLowerCase();
+  names.add(b.includes(':') && !b.startsWith('[') ? `[${b}]` : b);
+  if (b === '0.0.0.0' || b === '::' || b === '[::]') {
+    for (const a of Object.values(networkInterfaces()).flat()) {
+      if (a) names.add(a.family === 'IPv6' ? `[${a.address.split('%')[0]?.toLowerCase()}]` : a.address);
+    }
+  }
+  return names;
+}
+
+/** Splits a Host header into name and port; null when it is not one. */
+export function parseHostHeader(value: string | undefined): { name: string; port: number | null } | null {
+  if (!value) return null;
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(value.trim());
+  if (!m?.[1]) return null;
+  return { name: m[1].toLowerCase(), port: m[2] === undefined ? null : Number(m[2]) };
 }
 
 function sameSecret(given: string | null | undefined, token: string): boolean {
@@ -104,7 +140,10 @@ const VALID_CHANNELS = new Set<string>(Object.values(CHANNELS));
 
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   const hostAddr = o.host ?? '127.0.0.1';
-  const token = isLoopback(hostAddr) ? null : randomBytes(24).toString('base64url');
+  const token = o.token ?? randomBytes(24).toString('base64url');
+  const allowedHosts = allowedHostNames(hostAddr);
+  /** Set once listening: cookies are per host, not per port, so the name carries the port. */
+  let tokenCookie = 'atlas_token';
   const maxBody = o.maxBodyBytes ?? 1024 * 1024;
   const root = resolve(o.rendererDir);
   if (!existsSync(join(root, 'index.html'))) throw new Error(`no built renderer at ${root}: run \`npm run build\` first`);
@@ -121,17 +160,36 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // 1. The Host must name this server: a DNS-rebound name never gets further.
+    const host = parseHostHeader(req.headers.host);
+    if (!host || !allowedHosts.has(host.name) || (host.port ?? 80) !== port)
+      return text(res, 421, `Misdirected request: this server answers to 127.0.0.1:${port}, not "${req.headers.host ?? ''}".`);
     const url = new URL(req.url ?? '/', 'http://server');
-    if (token) {
-      const fromQuery = url.searchParams.get('token');
-      const ok =
-        sameSecret(fromQuery, token) ||
-        sameSecret(cookie(req, 'atlas_token'), token) ||
-        sameSecret(req.headers['x-atlas-token'] as string | undefined, token);
-      if (!ok) return text(res, 401, 'Unauthorized: open the URL with ?token=… that the server printed when it started.');
-      if (fromQuery) res.setHeader('set-cookie', `atlas_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+    const isApi = url.pathname.startsWith('/api/');
+    // 2. The token: in the URL once (pages only), then the cookie; scripts may send a header.
+    const fromQuery = isApi ? null : url.searchParams.get('token');
+    const ok =
+      sameSecret(fromQuery, token) ||
+      sameSecret(cookie(req, tokenCookie), token) ||
+      sameSecret(req.headers['x-atlas-token'] as string | undefined, token);
+    if (!ok) return text(res, 401, 'Unauthorized: open the URL with ?token=… that the server printed when it started.');
+    if (fromQuery) res.setHeader('set-cookie', `${tokenCookie}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+    if (isApi) {
+      // 3. Same origin only, and nothing a cross-site simple request could send.
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== `http://${req.headers.host}`)
+        return text(res, 403, `Forbidden: API calls are accepted from this server's own pages only (Origin ${origin}).`);
+      const site = req.headers['sec-fetch-site'];
+      if (site !== undefined && site !== 'same-origin')
+        return text(
+          res,
+          403,
+          `Forbidden: API calls are accepted from this server's own pages only (Sec-Fetch-Site ${String(site)}).`,
+        );
+      if (req.headers[API_HEADER] !== '1' || req.headers['content-type'] !== 'application/octet-stream')
+        return text(res, 403, `Forbidden: API calls need Content-Type application/octet-stream and ${API_HEADER}: 1.`);
+      return api(req, res, url.pathname.slice('/api/'.length));
     }
-    if (url.pathname.startsWith('/api/')) return api(req, res, url.pathname.slice('/api/'.length));
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'method not allowed');
     const rel = normalize(decodeURIComponent(url.pathname)).replace(/^[/\\]+/, '');
     const file = resolve(root, rel === '' ? 'index.html' : rel);
@@ -186,14 +244,17 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
+  let port = 0;
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(o.port ?? 0, hostAddr, () => ok());
   });
-  const port = (server.address() as AddressInfo).port;
-  const shownHost = hostAddr.includes(':') ? `[${hostAddr}]` : hostAddr === '0.0.0.0' ? '127.0.0.1' : hostAddr;
+  port = (server.address() as AddressInfo).port;
+  tokenCookie = `atlas_token_${port}`;
+  const shownHost =
+    hostAddr === '0.0.0.0' || hostAddr === '::' ? '127.0.0.1' : hostAddr.includes(':') ? `[${hostAddr}]` : hostAddr;
   return {
-    url: `http://${shownHost}:${port}/${token ? `?token=${token}` : ''}`,
+    url: `http://${shownHost}:${port}/?token=${token}`,
     port,
     token,
     close: () =>

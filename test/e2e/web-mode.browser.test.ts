@@ -50,7 +50,9 @@ describe('browser mode: the app served over HTTP by atlas serve', () => {
   it('serves the real app: two browsers at once, each with its own sentence, tokens and pattern', async () => {
     const s = await serve([]);
     child = s.child;
-    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    // The token is in the URL on loopback too (a page the user visits must not drive the server).
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32,}$/);
+    expect((await fetch(s.url.replace(/\?token=.*$/, ''))).status).toBe(401);
     const [one, two] = await Promise.all([suite.browser.newContext(), suite.browser.newContext()]);
     const [p1, p2] = await Promise.all([one.newPage(), two.newPage()]);
     await Promise.all([p1.goto(s.url), p2.goto(s.url)]);

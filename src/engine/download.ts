@@ -8,6 +8,11 @@
  *    X-Linked-Size; a mismatch deletes the part file.
  *  - Atomic: a model folder appears under <models>/ only when every file is verified (built in
  *    a temporary folder and renamed into place), so the library never sees half a model.
+ *  - Exclusive: one download of a repository at a time, across processes: a lock file
+ *    <models>/.partial/<owner--name>.lock names its process; a second download is refused
+ *    with a clear message, and the lock of a process that died is recovered.
+ *  - Verified on disk: each file's size and sha256 are checked over the bytes in the part
+ *    file, not the bytes received, right before it is renamed into place.
  *  - Careful: redirects followed by hand (credentials never go to another host), a proxy from
  *    HTTP(S)_PROXY / NO_PROXY honoured, a free-space check first, timeouts, cancel.
  */
@@ -15,6 +20,7 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import {
   createReadStream,
   existsSync,
+  linkSync,
   mkdirSync,
   openSync,
   closeSync,
@@ -26,6 +32,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { statfs } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { MODEL_FILES, checkRepoId, checkRevision, hubEndpoint, hubToken, resolveUrl } from './hub';
@@ -43,6 +50,7 @@ export class DownloadError extends Error {
       | 'disk-full'
       | 'checksum'
       | 'cancelled'
+      | 'busy'
       | 'protocol',
   ) {
     super(message);
@@ -206,6 +214,97 @@ async function hashExisting(path: string, hash: Hash): Promise<number> {
   return n;
 }
 
+interface LockHolder {
+  pid: number;
+  host: string;
+  nonce: string;
+  since: string;
+}
+
+function readLock(path: string): LockHolder | null {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockHolder>;
+    return typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.nonce === 'string' ? (v as LockHolder) : null;
+  } catch {
+    return null; // unreadable or half-written: treated as stale
+  }
+}
+
+/** Whether the process holding a lock still runs (a lock from another machine counts as live). */
+function holderAlive(h: LockHolder): boolean {
+  if (h.host !== hostname()) return true;
+  if (h.pid === process.pid) return true;
+  try {
+    process.kill(h.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** Where the lock of `repo`'s downloads lives. */
+export function downloadLockPath(repo: string, modelsDir: string): string {
+  return join(modelsDir, '.partial', `${repo.replace('/', '--')}.lock`);
+}
+
+/** The process downloading `repo` into `modelsDir` right now, if any (stale locks excluded). */
+export function downloadInProgress(repo: string, modelsDir: string): LockHolder | null {
+  const h = readLock(downloadLockPath(repo, modelsDir));
+  return h && holderAlive(h) ? h : null;
+}
+
+/**
+ * Takes the exclusive lock for downloading `repo` into `modelsDir`; returns its release. A lock
+ * whose process has died is recovered; a live one is a `busy` error.
+ */
+export function acquireDownloadLock(repo: string, modelsDir: string): () => void {
+  const path = downloadLockPath(repo, modelsDir);
+  mkdirSync(join(modelsDir, '.partial'), { recursive: true });
+  const me: LockHolder = { pid: process.pid, host: hostname(), nonce: randomBytes(8).toString('hex'), since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      try {
+        writeSync(fd, JSON.stringify(me));
+      } finally {
+        closeSync(fd);
+      }
+      return () => {
+        if (readLock(path)?.nonce === me.nonce) rmSync(path, { force: true });
+      };
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+    }
+    const holder = readLock(path);
+    // An unreadable lock may be one being written this very moment: stale only once it is old.
+    const young = !holder && Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 10_000;
+    if ((holder && holderAlive(holder)) || young) {
+      throw new DownloadError(
+        `${repo} is already being downloaded by another process${holder ? ` (pid ${holder.pid}, since ${holder.since})` : ''}; wait for it to finish.`,
+        'busy',
+      );
+    }
+    // Stale: move it aside, then make sure what was moved is the lock judged stale, not a fresh
+    // one another process took in between (if so, put it back and yield to that process).
+    const aside = `${path}.stale-${randomBytes(4).toString('hex')}`;
+    try {
+      renameSync(path, aside);
+    } catch {
+      continue;
+    }
+    const moved = readLock(aside);
+    if (moved?.nonce !== holder?.nonce) {
+      try {
+        linkSync(aside, path);
+      } catch {
+        /* a third process holds it now; the next round will see */
+      }
+    }
+    rmSync(aside, { force: true });
+  }
+  throw new DownloadError(`Could not take the download lock for ${repo} (${path}); try again.`, 'busy');
+}
+
 interface PartialMeta {
   repo: string;
   commit: string;
@@ -222,13 +321,12 @@ async function fetchFile(
   const url = resolveUrl(opts.endpoint ?? hubEndpoint(), repo, commit, file);
   let attempt = 0;
   for (;;) {
-    const hash = createHash('sha256');
-    const have = await hashExisting(part, hash);
+    const have = sizeOf(part);
     const res = await open(url, opts, have);
     if (res.status === 416 && have > 0) {
       // We already have every byte (or more than the server has): verify what is there.
       await res.body.dump();
-      verify(file, part, have, hash.digest('hex'), null, null);
+      await verify(file, part, null, null);
       return;
     }
     if (res.status !== 200 && res.status !== 206) {
@@ -253,7 +351,6 @@ async function fetchFile(
       for await (const chunk of res.body) {
         let done = 0;
         while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
-        hash.update(chunk);
         received += chunk.length;
         const now = performance.now();
         if (now - lastReport > 100 || (total !== null && received >= total)) {
@@ -283,12 +380,19 @@ async function fetchFile(
       attempt++;
       continue; // the body ended early without an error: resume
     }
-    verify(file, part, received, hash.digest('hex'), total, expectedSha);
+    await verify(file, part, total, expectedSha);
     return;
   }
 }
 
-function verify(file: string, part: string, size: number, sha: string, total: number | null, expectedSha: string | null): void {
+/**
+ * Checks the part file as it lies on disk (another writer, a bad disk or a bug in the resume
+ * logic would all show here, where a hash of the received stream would not).
+ */
+async function verify(file: string, part: string, total: number | null, expectedSha: string | null): Promise<void> {
+  const hash = createHash('sha256');
+  const size = await hashExisting(part, hash);
+  const sha = hash.digest('hex');
   if (total !== null && size !== total) {
     rmSync(part, { force: true });
     throw new DownloadError(
@@ -372,6 +476,7 @@ export async function downloadModel(repo: string, modelsDir: string, options: Do
   const freeBytes = options.freeBytes ?? defaultFreeBytes;
   mkdirSync(modelsDir, { recursive: true });
   const partialDir = join(modelsDir, '.partial', repo.replace('/', '--'));
+  const release = acquireDownloadLock(repo, modelsDir);
   mkdirSync(partialDir, { recursive: true });
   try {
     const commit = await resolveCommit(repo, revision, opts);
@@ -422,6 +527,7 @@ export async function downloadModel(repo: string, modelsDir: string, options: Do
     rmSync(partialDir, { recursive: true, force: true });
     return { dir: finalDir, repo, commit };
   } finally {
+    release();
     if (!options.dispatcher) await opts.dispatcher.close();
   }
 }

@@ -66,6 +66,19 @@ function createWindow(): BrowserWindow {
 }
 
 async function main(): Promise<void> {
+  // One app per user: a second launch hands over to the first (which focuses its window) and
+  // quits, so two processes never download into or build in the same folders at once.
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
+  app.on('second-instance', () => {
+    const win = BrowserWindow.getAllWindows()[0];
+    if (!win) return;
+    if (win.isMinimized()) win.restore();
+    win.show();
+    win.focus();
+  });
   await app.whenReady();
   // No camera, microphone, notifications or anything else a page might ask for.
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));

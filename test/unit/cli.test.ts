@@ -110,6 +110,30 @@ describe('atlas command line', () => {
     }
   });
 
+  it('two pulls of one repository at once: one installs intact bytes, the other is refused with a clear message', async () => {
+    const repo = repoFromModelDir(model, 'd'.repeat(40));
+    const hub = await startFakeHub({ 'tiny-org/tiny-gpt2': repo });
+    hub.faults.trickle = 20_000; // ≈ 1 MB/s: the two runs overlap
+    try {
+      const dir = tempDir();
+      const env = { HF_ENDPOINT: hub.endpoint };
+      const runs = await Promise.all([
+        atlasAsync(['pull', 'tiny-org/tiny-gpt2', '--dir', dir], env),
+        atlasAsync(['pull', 'tiny-org/tiny-gpt2', '--dir', dir], env),
+      ]);
+      const ok = runs.filter((r) => r.status === 0);
+      expect(ok.length, runs.map((r) => r.stderr).join('\n')).toBeGreaterThanOrEqual(1);
+      for (const r of runs.filter((x) => x.status !== 0)) {
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(/atlas: tiny-org\/tiny-gpt2 is already being downloaded by another process \(pid \d+/);
+      }
+      const installed = readFileSync(join(dir, modelFolderName('tiny-org/tiny-gpt2', 'd'.repeat(40)), 'model.safetensors'));
+      expect(installed.equals(repo.files['model.safetensors'] ?? Buffer.alloc(0))).toBe(true);
+    } finally {
+      await hub.close();
+    }
+  });
+
   it('reports errors on stderr with a non-zero exit', () => {
     const missing = atlas(['analyze', join(tempDir(), 'nope'), '--text', 'x', '--out', tempDir()]);
     expect(missing.status).toBe(1);

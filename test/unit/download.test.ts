@@ -1,7 +1,26 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DownloadError, downloadModel, modelFolderName, partialBytes, type DownloadProgress } from '../../src/engine/download';
+import {
+  DownloadError,
+  downloadLockPath,
+  downloadModel,
+  modelFolderName,
+  partialBytes,
+  type DownloadProgress,
+} from '../../src/engine/download';
 import { Engine } from '../../src/engine/engine';
 import { repoFromModelDir, startFakeHub, type FakeHub, type FakeRepo } from '../helpers/fake-hub';
 import { tempDir } from '../helpers/fixtures';
@@ -159,6 +178,70 @@ describe('Hub downloads against a loopback server that behaves like the Hub', ()
     expect(readFileSync(join(got.dir, 'model.safetensors')).equals(repo.files['model.safetensors'] ?? Buffer.alloc(0))).toBe(
       true,
     );
+  });
+
+  it('runs one download of a repository at a time: a second one is refused, the first installs intact bytes', async () => {
+    const h = await start();
+    h.faults.trickle = 100_000;
+    const models = tempDir();
+    let second: Promise<unknown> | null = null;
+    const first = downloadModel(REPO, models, {
+      ...base(h),
+      onProgress: (p) => {
+        if (p.file === 'model.safetensors' && !second) second = downloadModel(REPO, models, base(h)).catch((e: unknown) => e);
+      },
+    });
+    const got = await first;
+    const err = await second;
+    expect(err).toBeInstanceOf(DownloadError);
+    expect((err as DownloadError).kind).toBe('busy');
+    expect((err as Error).message).toMatch(/tiny-org\/tiny-gpt2 is already being downloaded by another process \(pid \d+/);
+    expect(readFileSync(join(got.dir, 'model.safetensors')).equals(repo.files['model.safetensors'] ?? Buffer.alloc(0))).toBe(
+      true,
+    );
+    // The lock is released: the next download of the repository may start.
+    expect(existsSync(downloadLockPath(REPO, models))).toBe(false);
+    h.faults.trickle = undefined;
+    await expect(downloadModel(REPO, models, base(h))).resolves.toMatchObject({ commit: COMMIT });
+  });
+
+  it('recovers the lock of a process that died mid-download', async () => {
+    const h = await start();
+    const models = tempDir();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid; // ran and exited
+    mkdirSync(join(models, '.partial'), { recursive: true });
+    const lock = downloadLockPath(REPO, models);
+    writeFileSync(lock, JSON.stringify({ pid: dead, host: hostname(), nonce: 'old', since: '2026-01-01T00:00:00Z' }));
+    const got = await downloadModel(REPO, models, base(h));
+    expect(got.commit).toBe(COMMIT);
+    expect(existsSync(lock)).toBe(false);
+    // A live holder (this very process) is respected.
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'live', since: '2026-01-01T00:00:00Z' }));
+    await expect(downloadModel(REPO, models, base(h))).rejects.toMatchObject({ kind: 'busy' });
+    expect(readFileSync(lock, 'utf8')).toContain('"live"');
+  });
+
+  it('verifies the bytes on disk, not the bytes received, before the file is renamed into place', async () => {
+    const h = await start();
+    const models = tempDir();
+    const part = join(models, '.partial', 'tiny-org--tiny-gpt2', 'model.safetensors.part');
+    let tampered = false;
+    const err = await downloadModel(REPO, models, {
+      ...base(h),
+      onProgress: (p) => {
+        // Another writer changes a byte the stream already delivered (what two pulls did).
+        if (p.file === 'model.safetensors' && !tampered && existsSync(part)) {
+          const fd = openSync(part, 'r+');
+          writeSync(fd, Buffer.from([0xff ^ (repo.files['model.safetensors']?.[100] ?? 0)]), 0, 1, 100);
+          closeSync(fd);
+          tampered = true;
+        }
+      },
+    }).catch((e: unknown) => e);
+    expect(tampered).toBe(true);
+    expect((err as DownloadError).kind).toBe('checksum');
+    expect((err as Error).message).toMatch(/model\.safetensors failed its integrity check/);
+    expect(visibleModels(models)).toEqual([]);
   });
 
   it('says so when the Hub cannot be reached at all', async () => {

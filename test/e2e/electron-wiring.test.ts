@@ -15,15 +15,19 @@ describe('Electron main wiring (built bundle, stand-in electron module)', () => 
   const mainBundle = resolve('out/main/index.js');
   const reportPath = join(tempDir(), 'report.json');
 
-  function run(): {
+  function run(env: Record<string, string> = {}): {
     windows: {
       options: { webPreferences: Record<string, unknown> };
       loaded: { file?: string };
       windowOpenHandler: { action: string };
       webContentsEvents: string[];
+      calls: string[];
     }[];
     handlers: string[];
     permissionHandlerSet: boolean;
+    singleInstanceLockRequested: boolean;
+    quitCalled: boolean;
+    appEvents: string[];
     modelInfo: { nLayers: number } | null;
     errors: string[];
   } {
@@ -34,6 +38,7 @@ describe('Electron main wiring (built bundle, stand-in electron module)', () => 
         ATLAS_STUB_REPORT: reportPath,
         ATLAS_STUB_USERDATA: tempDir(),
         ATLAS_MODEL_DIR: writeRandomModel(SMALL_SPEC),
+        ...env,
       },
       encoding: 'utf8',
       timeout: 60_000,
@@ -68,5 +73,16 @@ describe('Electron main wiring (built bundle, stand-in electron module)', () => 
     // The handlers reach the real engine with the model loaded.
     expect(report.errors).toEqual([]);
     expect(report.modelInfo?.nLayers).toBe(SMALL_SPEC.nLayer);
+  });
+
+  it('is a single instance: a second launch quits at once; the first brings its window forward', () => {
+    const first = run();
+    expect(first.singleInstanceLockRequested).toBe(true);
+    expect(first.appEvents).toContain('second-instance');
+    expect(first.windows[0]?.calls).toEqual(expect.arrayContaining(['restore', 'focus']));
+    const second = run({ ATLAS_STUB_SECOND_INSTANCE: '1' });
+    expect(second.quitCalled).toBe(true);
+    expect(second.windows).toEqual([]);
+    expect(second.handlers).toEqual([]);
   });
 });

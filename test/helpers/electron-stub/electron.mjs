@@ -4,8 +4,20 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
-const report = { windows: [], handlers: [], permissionHandlerSet: false, modelInfo: null, errors: [] };
+const report = {
+  windows: [],
+  handlers: [],
+  permissionHandlerSet: false,
+  modelInfo: null,
+  errors: [],
+  singleInstanceLockRequested: false,
+  quitCalled: false,
+  appEvents: [],
+};
 const handlers = new Map();
+const appListeners = new Map();
+// ATLAS_STUB_SECOND_INSTANCE=1: another instance holds the single-instance lock.
+const secondInstance = process.env.ATLAS_STUB_SECOND_INSTANCE === '1';
 
 function finish() {
   writeFileSync(process.env.ATLAS_STUB_REPORT, JSON.stringify(report, null, 2));
@@ -18,6 +30,8 @@ async function probe() {
   } catch (e) {
     report.errors.push(String(e));
   }
+  // A second launch of the app: the first instance is told and should bring its window forward.
+  for (const fn of appListeners.get('second-instance') ?? []) fn({}, ['atlas'], process.cwd());
   finish();
 }
 
@@ -42,14 +56,25 @@ export class BrowserWindow {
     return BrowserWindow.all[0] ?? null;
   }
   constructor(options) {
-    this.record = { options, loaded: null, windowOpenHandler: null, webContentsEvents: [] };
+    this.record = { options, loaded: null, windowOpenHandler: null, webContentsEvents: [], calls: [] };
     this.webContents = new WebContents(this.record);
     report.windows.push(this.record);
     BrowserWindow.all.push(this);
   }
   once() {}
   on() {}
-  show() {}
+  show() {
+    this.record.calls.push('show');
+  }
+  focus() {
+    this.record.calls.push('focus');
+  }
+  restore() {
+    this.record.calls.push('restore');
+  }
+  isMinimized() {
+    return true;
+  }
   async loadFile(path) {
     this.record.loaded = { file: path };
     setTimeout(probe, 0);
@@ -66,8 +91,19 @@ export const app = {
   whenReady: () => Promise.resolve(),
   getPath: () => process.env.ATLAS_STUB_USERDATA ?? tmpdir(),
   getAppPath: () => process.cwd(),
-  on: () => {},
-  quit: () => {},
+  requestSingleInstanceLock() {
+    report.singleInstanceLockRequested = true;
+    return !secondInstance;
+  },
+  on(event, fn) {
+    report.appEvents.push(event);
+    appListeners.set(event, [...(appListeners.get(event) ?? []), fn]);
+  },
+  quit() {
+    report.quitCalled = true;
+    // The real app exits once quit runs; the stub reports what it saw.
+    setTimeout(finish, 50);
+  },
 };
 
 export const ipcMain = {

@@ -13,7 +13,8 @@
  *    with a clear message, and the lock of a process that died is recovered.
  *  - Verified on disk: each file's size and sha256 are checked over the bytes in the part
  *    file, not the bytes received, right before it is renamed into place.
- *  - Careful: redirects followed by hand (credentials never go to another host), a proxy from
+ *  - Careful: redirects followed by hand (credentials only ever go to the endpoint's exact
+ *    origin: scheme, host and port), a proxy from
  *    HTTP(S)_PROXY / NO_PROXY honoured, a free-space check first, timeouts, cancel.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
@@ -169,17 +170,26 @@ async function send(
   }
 }
 
-/** GET with manual redirects; Authorization only ever goes to the endpoint's own host. */
+/**
+ * Whether the Hub token may go with a request to `url`: only to the endpoint's exact origin
+ * (scheme, host and port). A redirect to http:, to another port or to a CDN never gets it, so
+ * the token is never sent in clear unless the endpoint itself is http.
+ */
+export function tokenAllowed(endpoint: string, url: string): boolean {
+  return new URL(url).origin === new URL(endpoint).origin;
+}
+
+/** GET with manual redirects; Authorization only ever goes to the endpoint's own origin. */
 async function open(
   url: string,
   opts: Required<Pick<DownloadOptions, 'timeoutMs'>> & DownloadOptions,
   range: number,
 ): Promise<Opened> {
-  const authHost = new URL(opts.endpoint ?? hubEndpoint()).host;
+  const endpoint = opts.endpoint ?? hubEndpoint();
   let current = url;
   let firstHeaders: Record<string, string | string[] | undefined> | null = null;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const res = await send('GET', current, opts, new URL(current).host === authHost, range);
+    const res = await send('GET', current, opts, tokenAllowed(endpoint, current), range);
     firstHeaders ??= res.headers;
     if (res.statusCode >= 300 && res.statusCode < 400 && res.statusCode !== 304) {
       const location = header(res.headers, 'location');
@@ -260,7 +270,12 @@ export function downloadInProgress(repo: string, modelsDir: string): LockHolder 
 export function acquireDownloadLock(repo: string, modelsDir: string): () => void {
   const path = downloadLockPath(repo, modelsDir);
   mkdirSync(join(modelsDir, '.partial'), { recursive: true });
-  const me: LockHolder = { pid: process.pid, host: hostname(), nonce: randomBytes(8).toString('hex'), since: new Date().toISOString() };
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    nonce: randomBytes(8).toString('hex'),
+    since: new Date().toISOString(),
+  };
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const fd = openSync(path, 'wx');
@@ -439,7 +454,7 @@ async function remoteSize(
   opts: Required<Pick<DownloadOptions, 'timeoutMs'>> & DownloadOptions,
 ): Promise<number | null> {
   const url = resolveUrl(opts.endpoint ?? hubEndpoint(), repo, commit, file);
-  const res = await send('HEAD', url, opts, true, 0);
+  const res = await send('HEAD', url, opts, tokenAllowed(opts.endpoint ?? hubEndpoint(), url), 0);
   await res.body.dump();
   if (res.statusCode >= 400) throw statusError(res.statusCode, repo, file, commit, url);
   const size = Number(header(res.headers, 'x-linked-size') ?? header(res.headers, 'content-length') ?? NaN);

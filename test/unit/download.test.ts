@@ -19,8 +19,10 @@ import {
   downloadModel,
   modelFolderName,
   partialBytes,
+  tokenAllowed,
   type DownloadProgress,
 } from '../../src/engine/download';
+import { MockAgent } from 'undici';
 import { Engine } from '../../src/engine/engine';
 import { repoFromModelDir, startFakeHub, type FakeHub, type FakeRepo } from '../helpers/fake-hub';
 import { tempDir } from '../helpers/fixtures';
@@ -297,5 +299,73 @@ describe('proxies from the environment', () => {
       proxy.closeAllConnections();
       await new Promise<void>((ok) => proxy.close(() => ok()));
     }
+  });
+});
+
+describe('the Hub token stays on the endpoint’s exact origin', () => {
+  /** Every request the download made, by origin, with its Authorization header. */
+  async function redirectedDownload(
+    endpoint: string,
+    cdn: string,
+  ): Promise<{ origin: string; path: string; authorization: string | null }[]> {
+    const seen: { origin: string; path: string; authorization: string | null }[] = [];
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    const auth = (headers: unknown): string | null => {
+      if (Array.isArray(headers)) {
+        for (let i = 0; i < headers.length; i += 2)
+          if (String(headers[i]).toLowerCase() === 'authorization') return String(headers[i + 1]);
+        return null;
+      }
+      const h = (headers ?? {}) as Record<string, string>;
+      return Object.entries(h).find(([k]) => k.toLowerCase() === 'authorization')?.[1] ?? null;
+    };
+    // The endpoint redirects every file elsewhere (as the Hub does to its CDN); the target has nothing.
+    for (const method of ['GET', 'HEAD']) {
+      agent
+        .get(endpoint)
+        .intercept({ path: /.*/, method })
+        .reply((o) => {
+          seen.push({ origin: endpoint, path: o.path, authorization: auth(o.headers) });
+          return { statusCode: 302, data: '', responseOptions: { headers: { location: `${cdn}${o.path}` } } };
+        })
+        .persist();
+      agent
+        .get(cdn)
+        .intercept({ path: /.*/, method })
+        .reply((o) => {
+          seen.push({ origin: cdn, path: o.path, authorization: auth(o.headers) });
+          return { statusCode: 404, data: 'no' };
+        })
+        .persist();
+    }
+    const err = await downloadModel(REPO, tempDir(), {
+      endpoint,
+      token: 'hf_secret',
+      dispatcher: agent,
+      retries: 0,
+      timeoutMs: 2000,
+    }).catch((e: unknown) => e);
+    expect((err as DownloadError).kind).toBe('not-found');
+    await agent.close();
+    return seen;
+  }
+
+  it('is not sent after an https → http redirect on the same host name (it was, in clear)', async () => {
+    const seen = await redirectedDownload('https://hub.example', 'http://hub.example');
+    expect(seen.filter((r) => r.origin === 'https://hub.example').map((r) => r.authorization)).toEqual(['Bearer hf_secret']);
+    const clear = seen.filter((r) => r.origin === 'http://hub.example');
+    expect(clear.length).toBeGreaterThan(0);
+    expect(clear.map((r) => r.authorization)).toEqual(clear.map(() => null));
+  });
+
+  it('is not sent to another port of the same host, nor to another host', async () => {
+    for (const cdn of ['https://hub.example:8443', 'https://cdn.example']) {
+      const seen = await redirectedDownload('https://hub.example', cdn);
+      expect(seen.filter((r) => r.origin === cdn).every((r) => r.authorization === null)).toBe(true);
+    }
+    expect(tokenAllowed('http://127.0.0.1:9000', 'http://127.0.0.1:9000/x')).toBe(true);
+    expect(tokenAllowed('https://huggingface.co', 'https://huggingface.co:443/a')).toBe(true);
+    expect(tokenAllowed('https://huggingface.co', 'http://huggingface.co/a')).toBe(false);
   });
 });

@@ -186,15 +186,17 @@ describe('Hub downloads against a loopback server that behaves like the Hub', ()
     const h = await start();
     h.faults.trickle = 100_000;
     const models = tempDir();
-    let second: Promise<unknown> | null = null;
+    const pending: Promise<unknown>[] = [];
     const first = downloadModel(REPO, models, {
       ...base(h),
       onProgress: (p) => {
-        if (p.file === 'model.safetensors' && !second) second = downloadModel(REPO, models, base(h)).catch((e: unknown) => e);
+        if (p.file === 'model.safetensors' && pending.length === 0)
+          pending.push(downloadModel(REPO, models, base(h)).catch((e: unknown) => e));
       },
     });
     const got = await first;
-    const err = await second;
+    expect(pending).toHaveLength(1);
+    const err = await pending[0];
     expect(err).toBeInstanceOf(DownloadError);
     expect((err as DownloadError).kind).toBe('busy');
     expect((err as Error).message).toMatch(/tiny-org\/tiny-gpt2 is already being downloaded by another process \(pid \d+/);

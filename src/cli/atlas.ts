@@ -27,10 +27,10 @@ import { downloadModel, formatBytes } from '../engine/download';
 import { benchModelDir, runBench, runRssProbe, runSettingsBench } from '../bench/bench';
 
 const USAGE = `usage:
-  atlas build <model-dir> --out <file.onnx>
-  atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]
+  atlas build <model-dir> --out <file.onnx> [--allow-nonfinite]
+  atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot] [--allow-nonfinite]
   atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]
-  atlas serve [--port <n>] [--host <address>] [--model <model-dir>] [--open]
+  atlas serve [--port <n>] [--host <address>] [--model <model-dir>] [--open] [--allow-nonfinite]
   atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings]`;
 
 class UsageError extends Error {}
@@ -41,12 +41,17 @@ function need(v: string | undefined, what: string): string {
 }
 
 async function build(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, options: { out: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { out: { type: 'string' }, 'allow-nonfinite': { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
   const dir = need(positionals[0], '<model-dir>');
   const out = resolve(need(values.out, '--out <file.onnx>'));
   mkdirSync(dirname(out), { recursive: true });
   const ckpt = Gpt2Checkpoint.open(dir);
   try {
+    if (!values['allow-nonfinite']) ckpt.checkFinite();
     const t0 = performance.now();
     const r = await buildInstrumentedGraph(ckpt, out);
     console.error(`built ${r.outputs.length} outputs in ${(performance.now() - t0).toFixed(0)} ms → ${out} (+ ${r.dataPath})`);
@@ -58,13 +63,18 @@ async function build(args: string[]): Promise<void> {
 async function analyze(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
-    options: { text: { type: 'string' }, out: { type: 'string' }, 'prepend-eot': { type: 'boolean', default: false } },
+    options: {
+      text: { type: 'string' },
+      out: { type: 'string' },
+      'prepend-eot': { type: 'boolean', default: false },
+      'allow-nonfinite': { type: 'boolean', default: false },
+    },
     allowPositionals: true,
   });
   const dir = need(positionals[0], '<model-dir>');
   const text = need(values.text, '--text <text>');
   const outDir = resolve(need(values.out, '--out <dir>'));
-  const engine = new Engine({ cacheDir: cliCacheDir() });
+  const engine = new Engine({ cacheDir: cliCacheDir(), allowNonfinite: values['allow-nonfinite'] });
   try {
     await engine.load(dir);
     const prepend = values['prepend-eot'] ?? false;
@@ -147,12 +157,13 @@ async function serve(args: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       model: { type: 'string' },
       open: { type: 'boolean', default: false },
+      'allow-nonfinite': { type: 'boolean', default: false },
     },
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0 to 65535');
   const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const engine = new Engine({ cacheDir: cliCacheDir() });
+  const engine = new Engine({ cacheDir: cliCacheDir(), allowNonfinite: values['allow-nonfinite'] });
   const library = new ModelLibrary({
     bundledDir: bundledModelDir(appRoot),
     modelsDir: cliModelsDir(),

@@ -72,6 +72,8 @@ const LOGIT_TOP = 5;
 export interface EngineOptions {
   /** Where built graphs are cached. */
   cacheDir: string;
+  /** Load weights holding NaN or ±Inf instead of refusing them (for studying broken checkpoints). */
+  allowNonfinite?: boolean;
 }
 
 export class Engine {
@@ -92,6 +94,7 @@ export class Engine {
     let wO: Float32Array[];
     let bO: Float32Array[];
     try {
+      if (!this.options.allowNonfinite) ckpt.checkFinite();
       built = await ensureBuilt(ckpt, this.options.cacheDir, onBuildProgress);
       // Kept for per-head value projections (v·W_O), so toggled weights can recompute ΔE.
       wO = Array.from({ length: ckpt.config.nLayer }, (_, l) => ckpt.read(`h.${l}.attn.c_proj.weight`));

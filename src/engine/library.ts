@@ -6,7 +6,8 @@
  *  - any folder the person opened (HF layout: model.safetensors + config.json).
  * Each entry says its size on disk and the memory it needs, so nothing is loaded blind.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readRegularFile } from './regular-file';
 import { freemem, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { DownloadState, LibraryEntry } from '../shared/api';
@@ -35,7 +36,7 @@ export interface LibraryOptions {
  */
 export function estimateMemoryBytes(dir: string): number | null {
   try {
-    const cfg = parseGpt2Config(readFileSync(join(dir, 'config.json'), 'utf8'));
+    const cfg = parseGpt2Config(readRegularFile(join(dir, 'config.json')).toString('utf8'));
     const file = SafetensorsFile.open(join(dir, 'model.safetensors'));
     let params = 0;
     for (const e of file.entries.values()) params += e.shape.reduce((a, b) => a * b, 1);

@@ -2,13 +2,19 @@
  * `atlas`: the engine from a terminal or a notebook's shell.
  *
  *   atlas build <model-dir> --out <file.onnx>
- *   atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]
+ *   atlas analyze <model-dir> (--text <text> | --text-file <path>) --out <dir> [--prepend-eot]
+ *
+ * Text comes from --text, or from a file (--text-file <path>), or from standard input
+ * (`--text -` or `--text-file -`); at most LIMITS.maxTextChars characters (the app's limit),
+ * checked before tokenizing, so an over-long input is a clear error. Long command lines are
+ * handled by bin/atlas.mjs (see there: onnxruntime overflowed the stack on them).
  *
  * `analyze` writes tokens.json ({"ids": [...], "strings": [...]}) and one .npy per exposed
  * tensor, named by its TransformerLens hook (blocks.0.attn.hook_pattern.npy), in DESIGN.md's
  * axis order. Errors go to stderr with a non-zero exit.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, statSync, writeFileSync, type ReadStream } from 'node:fs';
+import { LIMITS } from '../shared/api';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +34,8 @@ import { benchModelDir, runBench, runRssProbe, runSettingsBench } from '../bench
 
 const USAGE = `usage:
   atlas build <model-dir> --out <file.onnx> [--allow-nonfinite]
-  atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot] [--allow-nonfinite]
+  atlas analyze <model-dir> (--text <text> | --text-file <path>) --out <dir> [--prepend-eot] [--allow-nonfinite]
+                (\`-\` as the text or the path reads standard input)
   atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]
   atlas serve [--port <n>] [--host <address>] [--model <model-dir>] [--open] [--allow-nonfinite]
   atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings]`;
@@ -60,11 +67,63 @@ async function build(args: string[]): Promise<void> {
   }
 }
 
+/** Reads a stream whole, refusing more than `maxBytes`; strict UTF-8. */
+async function readText(stream: NodeJS.ReadableStream, what: string, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += b.length;
+    if (size > maxBytes) {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      throw new Error(
+        `${what} is over ${maxBytes} bytes; the text limit is ${LIMITS.maxTextChars} characters (only the model's context is analysed anyway)`,
+      );
+    }
+    chunks.push(b);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new Error(`${what} is not valid UTF-8 text`);
+  }
+}
+
+/** The text of `analyze`: --text, --text-file or standard input, within the app's limit. */
+async function inputText(values: { text?: string; 'text-file'?: string }): Promise<string> {
+  if (values.text !== undefined && values['text-file'] !== undefined)
+    throw new UsageError('give the text once: --text or --text-file, not both');
+  // UTF-8 needs at most 4 bytes a character: a larger input cannot be within the limit.
+  const maxBytes = LIMITS.maxTextChars * 4;
+  let text: string;
+  if (values.text === '-' || values['text-file'] === '-') text = await readText(process.stdin, 'standard input', maxBytes);
+  else if (values['text-file'] !== undefined) {
+    const path = values['text-file'];
+    let stream: ReadStream | undefined;
+    try {
+      if (statSync(path).isDirectory()) throw new Error('it is a directory');
+      stream = createReadStream(path);
+      const s = stream;
+      await new Promise<void>((ok, fail) => s.once('open', () => ok()).once('error', fail));
+    } catch (e) {
+      throw new Error(`cannot read --text-file ${path}: ${(e as Error).message}`);
+    }
+    text = await readText(stream, path, maxBytes);
+  } else text = need(values.text, '--text <text> or --text-file <path>');
+  if (text.length > LIMITS.maxTextChars) {
+    throw new Error(
+      `the text is ${text.length} characters; the limit is ${LIMITS.maxTextChars} (only the model's context is analysed anyway: cut the text first)`,
+    );
+  }
+  return text;
+}
+
 async function analyze(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     options: {
       text: { type: 'string' },
+      'text-file': { type: 'string' },
       out: { type: 'string' },
       'prepend-eot': { type: 'boolean', default: false },
       'allow-nonfinite': { type: 'boolean', default: false },
@@ -72,8 +131,8 @@ async function analyze(args: string[]): Promise<void> {
     allowPositionals: true,
   });
   const dir = need(positionals[0], '<model-dir>');
-  const text = need(values.text, '--text <text>');
   const outDir = resolve(need(values.out, '--out <dir>'));
+  const text = await inputText(values);
   const engine = new Engine({ cacheDir: cliCacheDir(), allowNonfinite: values['allow-nonfinite'] });
   try {
     await engine.load(dir);

@@ -18,13 +18,17 @@ describe('Electron main wiring (built bundle, stand-in electron module)', () => 
   function run(env: Record<string, string> = {}): {
     windows: {
       options: { webPreferences: Record<string, unknown> };
-      loaded: { file?: string };
+      loaded: { file?: string; url?: string };
       windowOpenHandler: { action: string };
       webContentsEvents: string[];
       calls: string[];
     }[];
     handlers: string[];
     permissionHandlerSet: boolean;
+    permissionChecks: Record<string, boolean> | null;
+    foreignCalls: { what: string; result: string }[];
+    offCatalogueDownload: string | null;
+    messageBoxes: string[];
     singleInstanceLockRequested: boolean;
     quitCalled: boolean;
     appEvents: string[];
@@ -84,5 +88,23 @@ describe('Electron main wiring (built bundle, stand-in electron module)', () => 
     expect(second.quitCalled).toBe(true);
     expect(second.windows).toEqual([]);
     expect(second.handlers).toEqual([]);
+  });
+
+  it('answers IPC only from the app’s own top-level page, and denies every permission check', () => {
+    const report = run();
+    expect(report.modelInfo?.nLayers).toBe(SMALL_SPEC.nLayer);
+    expect(report.foreignCalls.map((c) => c.what)).toEqual(['remote page', 'other local file', 'subframe', 'no frame']);
+    for (const c of report.foreignCalls)
+      expect(c.result, c.what).toMatch(/refused atlas:model-info from .*not the app's own page/);
+    expect(report.permissionChecks).not.toBeNull();
+    expect(Object.values(report.permissionChecks ?? {}).every((v) => v === false)).toBe(true);
+  });
+
+  it('a built app ignores ELECTRON_RENDERER_URL (development builds only) and loads its own file', () => {
+    const report = run({ ELECTRON_RENDERER_URL: 'https://attacker.example/' });
+    const win = report.windows[0];
+    expect(win?.loaded.url).toBeUndefined();
+    expect(win?.loaded.file && existsSync(win.loaded.file)).toBe(true);
+    expect(report.errors).toEqual([]);
   });
 });

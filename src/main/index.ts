@@ -117,7 +117,17 @@ async function main(): Promise<void> {
       return r.canceled ? null : (r.filePaths[0] ?? null);
     },
     reveal: (path) => shell.showItemInFolder(path),
-  };
+    confirmDownload: async (repo) => {
+      const win = BrowserWindow.getFocusedWindow();
+      const options = {
+        type: 'question' as const,
+        buttons: ['Cancel', 'Download'],
+        defaultId: 0,
+        cancelId: 0,
+        title: 'Download a model',
+        message: `Download ${repo} from the Hugging Face Hub?`,
+        detail: `${repo} is not one of the catalogue models. Download it only if you chose it yourself.`,
+      };
       const r = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
       return r.response === 1;
     },

@@ -96,6 +96,9 @@ describe('Electron main wiring (built bundle, stand-in electron module)', () => 
     expect(report.foreignCalls.map((c) => c.what)).toEqual(['remote page', 'other local file', 'subframe', 'no frame']);
     for (const c of report.foreignCalls)
       expect(c.result, c.what).toMatch(/refused atlas:model-info from .*not the app's own page/);
+    // A repository outside the catalogue needs the person's yes in a native dialog naming it.
+    expect(report.messageBoxes).toEqual(['Download someone/not-in-catalogue from the Hugging Face Hub?']);
+    expect(report.offCatalogueDownload).toMatch(/the download of someone\/not-in-catalogue was not confirmed/);
     expect(report.permissionChecks).not.toBeNull();
     expect(Object.values(report.permissionChecks ?? {}).every((v) => v === false)).toBe(true);
   });

@@ -45,6 +45,12 @@ async function probe() {
   } catch (e) {
     report.errors.push(String(e));
   }
+  try {
+    await handlers.get('atlas:download')?.(event(appUrl), { repo: 'someone/not-in-catalogue' });
+    report.offCatalogueDownload = 'started';
+  } catch (e) {
+    report.offCatalogueDownload = String(e);
+  }
   const foreign = [
     ['remote page', 'https://attacker.example/'],
     ['other local file', pathToFileURL('/tmp/other.html').href],

@@ -14,12 +14,12 @@
  * axis order. Errors go to stderr with a non-zero exit.
  */
 import { createReadStream, mkdirSync, statSync, writeFileSync, type ReadStream } from 'node:fs';
-import { LIMITS } from '../shared/api';
+import { CHANNELS, LIMITS } from '../shared/api';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelLibrary } from '../engine/library';
-import { createHandlers } from '../main/handlers';
+import { createHandlers, parsePredictionsRequest } from '../main/handlers';
 import { ModelHost } from '../main/model-host';
 import { isLoopback, startWebServer } from '../server/web-server';
 import { spawn } from 'node:child_process';
@@ -131,6 +131,7 @@ async function analyze(args: string[]): Promise<void> {
     allowPositionals: true,
   });
   const dir = need(positionals[0], '<model-dir>');
+  if (values['text-file'] === undefined) need(values.text, '--text <text> or --text-file <path>');
   const outDir = resolve(need(values.out, '--out <dir>'));
   const text = await inputText(values);
   const engine = new Engine({ cacheDir: cliCacheDir(), allowNonfinite: values['allow-nonfinite'] });
@@ -234,6 +235,12 @@ async function serve(args: string[]): Promise<void> {
   await host.load(modelDir);
   const server = await startWebServer({
     handlers: createHandlers(engine, Promise.resolve(), null, host),
+    // Predictions of the analysis the engine holds need no forward pass: answered beside the queue.
+    fastPath: (channel, arg) => {
+      if (channel !== CHANNELS.predictions) return undefined;
+      const p = engine.cachedPredictions(parsePredictionsRequest(arg));
+      return p ? Promise.resolve(p) : undefined;
+    },
     rendererDir: join(appRoot, 'out', 'renderer'),
     port,
     host: values.host,

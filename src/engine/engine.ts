@@ -228,6 +228,19 @@ export class Engine {
   }
 
   /** Top-k next-token predictions after `position` of the text. */
+  /**
+   * Predictions answered from the analysis the engine holds right now, synchronously (no
+   * forward pass, nothing awaited, so nothing can change the cache meanwhile); null when the
+   * cache holds other text or an update is running. Browser mode answers these beside the queue.
+   */
+  cachedPredictions(req: PredictionsRequest): Predictions | null {
+    if (!this.loaded) return null;
+    const m = this.model();
+    const { ids } = this.tokenize(req);
+    if (req.position >= ids.length || !m.cache.holds(ids)) return null;
+    return this.predictionsAt(m.cache, req.position);
+  }
+
   async predictions(req: PredictionsRequest): Promise<Predictions> {
     const { ids } = this.tokenize(req);
     if (req.position >= ids.length) throw new AtlasError(`position ${req.position} is outside this text (${ids.length} tokens)`);

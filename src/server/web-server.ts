@@ -15,8 +15,13 @@
  *    sent, must be this server's own origin, and a Sec-Fetch-Site, when sent, "same-origin".
  *    A page on another loopback port is same-site, so its requests carry the cookie: the
  *    origin check is what stops it.
- * Request bodies are capped, and each client runs one analysis at a time: a newer request
- * supersedes one still waiting.
+ * Request bodies are capped.
+ *
+ * Scheduling: light channels (library, model state, downloads, and predictions the engine can
+ * answer from the analysis it holds, see `fastPath`) run at once and never wait behind analyses.
+ * Engine work runs one at a time from per-session queues taken in turn (round robin), the
+ * session being an HttpOnly cookie the server issues with the page, not a header the client
+ * picks; within a session, a tab's newer analysis supersedes its older one still waiting.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -37,6 +42,11 @@ export interface WebServerOptions {
   maxBodyBytes?: number;
   /** The access token (tests); a random one per launch otherwise. */
   token?: string;
+  /**
+   * Answers a request at once when it can without queueing (predictions of the analysis the
+   * engine holds); undefined sends it to the engine queue.
+   */
+  fastPath?: (channel: Channel, arg: unknown) => Promise<unknown> | undefined;
 }
 
 export interface WebServer {
@@ -138,20 +148,88 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 
 const VALID_CHANNELS = new Set<string>(Object.values(CHANNELS));
 
+/** Channels that never touch the engine's analysis state: they run at once, beside the queue. */
+export const LIGHT_CHANNELS: ReadonlySet<Channel> = new Set<Channel>([
+  CHANNELS.library,
+  CHANNELS.download,
+  CHANNELS.cancelDownload,
+  CHANNELS.removeModel,
+  CHANNELS.removeGraph,
+  CHANNELS.openFolder,
+  CHANNELS.showInFolder,
+  CHANNELS.saveFile,
+]);
+
+interface Task {
+  tab: string;
+  isAnalysis: boolean;
+  start(): void;
+  supersede(): void;
+}
+
+/**
+ * One engine task at a time, from per-session FIFO queues served in turn: the next task comes
+ * from the waiting session served longest ago (never served first), so a session that queues a
+ * hundred requests delays another session's next one by at most one task.
+ */
+class FairQueue {
+  private readonly sessions = new Map<string, Task[]>();
+  /** When each session was last served (a counter); sessions never served count as −1. */
+  private readonly lastServed = new Map<string, number>();
+  private served = 0;
+  private busy = false;
+
+  push(session: string, task: Task): void {
+    const q = this.sessions.get(session) ?? [];
+    if (task.isAnalysis) {
+      // The same tab's older analysis still waiting is out of date: it steps aside.
+      for (const old of q.filter((t) => t.isAnalysis && t.tab === task.tab)) old.supersede();
+      const kept = q.filter((t) => !(t.isAnalysis && t.tab === task.tab));
+      q.length = 0;
+      q.push(...kept);
+    }
+    q.push(task);
+    this.sessions.set(session, q);
+    this.pump();
+  }
+
+  done(): void {
+    this.busy = false;
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.busy) return;
+    let pick: string | null = null;
+    for (const [session, q] of this.sessions) {
+      if (q.length === 0) continue;
+      if (pick === null || (this.lastServed.get(session) ?? -1) < (this.lastServed.get(pick) ?? -1)) pick = session;
+    }
+    if (pick === null) return;
+    const q = this.sessions.get(pick) ?? [];
+    const next = q.shift();
+    if (q.length === 0) this.sessions.delete(pick);
+    if (!next) return;
+    this.lastServed.set(pick, this.served++);
+    this.busy = true;
+    next.start();
+  }
+}
+
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   const hostAddr = o.host ?? '127.0.0.1';
   const token = o.token ?? randomBytes(24).toString('base64url');
   const allowedHosts = allowedHostNames(hostAddr);
-  /** Set once listening: cookies are per host, not per port, so the name carries the port. */
+  /** Set once listening: cookies are per host, not per port, so the names carry the port. */
   let tokenCookie = 'atlas_token';
+  let sessionCookie = 'atlas_session';
+  /** Sessions this server issued (a cookie it did not issue is no session). */
+  const sessions = new Set<string>();
   const maxBody = o.maxBodyBytes ?? 1024 * 1024;
   const root = resolve(o.rendererDir);
   if (!existsSync(join(root, 'index.html'))) throw new Error(`no built renderer at ${root}: run \`npm run build\` first`);
-  /** Per client: the id of its latest analysis request, so an older waiting one can step aside. */
-  const latest = new Map<string, number>();
-  let counter = 0;
-  /** One engine, one analysis at a time: requests queue here. */
-  let queue: Promise<unknown> = Promise.resolve();
+  /** One engine, one engine task at a time, sessions served in turn. */
+  const queue = new FairQueue();
 
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch((e: unknown) => {
@@ -173,7 +251,15 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       sameSecret(cookie(req, tokenCookie), token) ||
       sameSecret(req.headers['x-atlas-token'] as string | undefined, token);
     if (!ok) return text(res, 401, 'Unauthorized: open the URL with ?token=… that the server printed when it started.');
-    if (fromQuery) res.setHeader('set-cookie', `${tokenCookie}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+    const cookies: string[] = [];
+    if (fromQuery) cookies.push(`${tokenCookie}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+    if (!isApi && !sessions.has(cookie(req, sessionCookie) ?? '')) {
+      // A page load without a session: its requests are scheduled as one client from now on.
+      const id = randomBytes(16).toString('base64url');
+      sessions.add(id);
+      cookies.push(`${sessionCookie}=${id}; HttpOnly; SameSite=Strict; Path=/`);
+    }
+    if (cookies.length) res.setHeader('set-cookie', cookies);
     if (isApi) {
       // 3. Same origin only, and nothing a cross-site simple request could send.
       const origin = req.headers.origin;
@@ -219,22 +305,44 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     } catch (e) {
       return text(res, 400, `malformed request: ${e instanceof WireError ? e.message : (e as Error).message}`);
     }
-    const client = String(req.headers['x-atlas-client'] ?? 'anonymous').slice(0, 64);
-    const id = ++counter;
-    const isAnalysis = channel === CHANNELS.analyze;
-    if (isAnalysis) latest.set(client, id);
-    const run = queue.then(async (): Promise<{ status: number; reply: WireReply }> => {
-      // Application outcomes, errors included, travel in the wire reply with status 200; HTTP
-      // error codes are kept for transport problems (401, 400, 404, 405, 413).
-      if (isAnalysis && latest.get(client) !== id) return { status: 200, reply: { error: 'superseded by a newer request' } };
+    // Application outcomes, errors included, travel in the wire reply with status 200; HTTP
+    // error codes are kept for transport problems (401, 400, 404, 405, 413).
+    const settle = async (work: () => Promise<unknown>): Promise<WireReply> => {
       try {
-        return { status: 200, reply: { ok: await o.handlers[channel as Channel](arg) } };
+        return { ok: await work() };
       } catch (e) {
-        return { status: 200, reply: { error: (e as Error).message } };
+        return { error: (e as Error).message };
       }
-    });
-    queue = run.catch(() => undefined);
-    const { status, reply } = await run;
+    };
+    const ch = channel as Channel;
+    let reply: WireReply;
+    let fast: Promise<unknown> | undefined;
+    try {
+      fast = o.fastPath?.(ch, arg);
+    } catch {
+      fast = undefined; // malformed for the fast path: the handler will say why
+    }
+    if (fast) reply = await settle(() => fast);
+    else if (LIGHT_CHANNELS.has(ch)) reply = await settle(() => o.handlers[ch](arg));
+    else {
+      const presented = cookie(req, sessionCookie);
+      const session = presented && sessions.has(presented) ? presented : 'no-session';
+      // The tab header only tells a session's own tabs apart (which analysis supersedes which).
+      const tab = String(req.headers['x-atlas-client'] ?? '').slice(0, 64);
+      reply = await new Promise<WireReply>((done) => {
+        queue.push(session, {
+          tab,
+          isAnalysis: ch === CHANNELS.analyze,
+          supersede: () => done({ error: 'superseded by a newer request' }),
+          start: () =>
+            void settle(() => o.handlers[ch](arg)).then((r) => {
+              queue.done();
+              done(r);
+            }),
+        });
+      });
+    }
+    const status = 200;
     const bytes = pack(reply);
     res.writeHead(status, {
       'content-type': 'application/octet-stream',
@@ -251,6 +359,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   });
   port = (server.address() as AddressInfo).port;
   tokenCookie = `atlas_token_${port}`;
+  sessionCookie = `atlas_session_${port}`;
   const shownHost =
     hostAddr === '0.0.0.0' || hostAddr === '::' ? '127.0.0.1' : hostAddr.includes(':') ? `[${hostAddr}]` : hostAddr;
   return {

@@ -91,7 +91,8 @@ describe('web server', () => {
     expect(page.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
     const setCookie = page.headers.get('set-cookie') ?? '';
     // Cookies are per host, not per port: the name carries the port so two servers never collide.
-    expect(setCookie).toMatch(new RegExp(`^atlas_token_${server.port}=[\\w-]+; HttpOnly; SameSite=Strict; Path=/$`));
+    expect(setCookie).toMatch(new RegExp(`^atlas_token_${server.port}=[\\w-]+; HttpOnly; SameSite=Strict; Path=/, `));
+    expect(setCookie).toMatch(new RegExp(`atlas_session_${server.port}=[\\w-]+; HttpOnly; SameSite=Strict; Path=/$`));
     const jar = setCookie.split(';')[0] ?? '';
     expect((await fetch(`${base}..%2f..%2fetc%2fpasswd`, { headers: { cookie: jar } })).status).toBe(404);
     expect(await call(server, CHANNELS.analyze, { text: 'hi' }, { 'x-atlas-token': '', cookie: jar })).toEqual({
@@ -214,5 +215,87 @@ describe('web server', () => {
     expect((await other).reply).toEqual({ ok: { text: 'other tab' } }); // other clients are not affected
     expect((await newer).reply).toEqual({ ok: { text: 'newer' } });
     expect(ran).toEqual(['block', 'other tab', 'newer']);
+  });
+
+  /** A browser session: loads the page (getting the token and session cookies) and calls as its tab. */
+  async function session(s: WebServer, tab: string): Promise<Record<string, string>> {
+    const page = await fetch(s.url);
+    const jar = (page.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).join('; ');
+    expect(jar).toMatch(/atlas_session_\d+=/);
+    return { cookie: jar, 'x-atlas-token': '', 'x-atlas-client': tab };
+  }
+
+  it('light channels never wait behind analyses: the library answers while an analysis holds the engine', async () => {
+    const { handlers, release, ran } = fakeHandlers();
+    server = await startWebServer({ handlers, rendererDir: RENDERER_DIR });
+    const order: string[] = [];
+    const blocked = call(server, CHANNELS.analyze, { text: 'block' }).then(() => order.push('analysis'));
+    const queued = Array.from({ length: 20 }, (_, i) =>
+      call(server as WebServer, CHANNELS.analyze, { text: `queued ${i}` }, { 'x-atlas-client': `tab-${i}` }),
+    );
+    // The old single queue made this wait for all 21 analyses; the fallback release keeps a
+    // regression from hanging the test (the order below still fails it).
+    const fallback = setTimeout(release, 30_000);
+    const lib = await call(server, CHANNELS.library, null);
+    order.push('library');
+    for (const c of [CHANNELS.removeGraph, CHANNELS.cancelDownload])
+      expect((await call(server, c, { id: 'x' })).status).toBe(200);
+    release();
+    clearTimeout(fallback);
+    await blocked;
+    await Promise.all(queued);
+    expect(lib).toEqual({ status: 200, reply: { ok: { channel: CHANNELS.library, arg: null } } });
+    expect(order).toEqual(['library', 'analysis']);
+    expect(ran).toHaveLength(21);
+  });
+
+  it('predictions the engine can answer from what it holds skip the queue (fastPath); others queue', async () => {
+    const { handlers, release } = fakeHandlers();
+    const fastPath = (channel: Channel, arg: unknown): Promise<unknown> | undefined =>
+      channel === CHANNELS.predictions && (arg as { text: string }).text === 'cached'
+        ? Promise.resolve({ fast: true })
+        : undefined;
+    server = await startWebServer({ handlers, rendererDir: RENDERER_DIR, fastPath });
+    const order: string[] = [];
+    const blocked = call(server, CHANNELS.analyze, { text: 'block' }).then(() => order.push('analysis'));
+    const slow = call(server, CHANNELS.predictions, { text: 'not cached', position: 0 }).then((r) => {
+      order.push('uncached predictions');
+      return r;
+    });
+    const fallback = setTimeout(release, 30_000);
+    const fast = await call(server, CHANNELS.predictions, { text: 'cached', position: 0 });
+    order.push('cached predictions');
+    release();
+    clearTimeout(fallback);
+    await blocked;
+    expect(fast.reply).toEqual({ ok: { fast: true } });
+    expect((await slow).reply).toEqual({ ok: { channel: CHANNELS.predictions, arg: { text: 'not cached', position: 0 } } });
+    expect(order).toEqual(['cached predictions', 'analysis', 'uncached predictions']);
+  });
+
+  it('serves sessions in turn: one session’s queued analyses do not starve another’s', async () => {
+    const { handlers, release, ran, called } = fakeHandlers();
+    server = await startWebServer({ handlers, rendererDir: RENDERER_DIR });
+    const busy = await session(server, 'tab');
+    const other = await session(server, 'tab'); // the same tab header: different session all the same
+    const first = call(server, CHANNELS.analyze, { text: 'block' }, busy);
+    const flood = Array.from({ length: 5 }, (_, i) =>
+      call(server as WebServer, CHANNELS.headDetail, { text: `flood ${i}` }, busy),
+    );
+    // Let the flood reach the queue before the other session's one request.
+    await call(server, CHANNELS.library, null);
+    const mine = call(server, CHANNELS.analyze, { text: 'other session' }, other);
+    await call(server, CHANNELS.library, null);
+    release();
+    await Promise.all([first, ...flood]);
+    expect((await mine).reply).toEqual({ ok: { text: 'other session' } });
+    // ran records analyses only: the other session's came right after the running one,
+    // not after the busy session's five queued calls; and it did not supersede anything.
+    expect(ran).toEqual(['block', 'other session']);
+    expect(called.filter((c) => c !== CHANNELS.library)).toEqual([
+      CHANNELS.analyze, // 'block'
+      CHANNELS.analyze, // the other session's, next
+      ...Array.from({ length: 5 }, () => CHANNELS.headDetail),
+    ]);
   });
 });

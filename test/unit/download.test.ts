@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   DownloadError,
+  acquireDownloadLock,
   downloadLockPath,
   downloadModel,
   modelFolderName,
@@ -23,6 +24,8 @@ import {
   type DownloadProgress,
 } from '../../src/engine/download';
 import { MockAgent } from 'undici';
+import { ModelLibrary } from '../../src/engine/library';
+import { CATALOGUE } from '../../src/engine/hub';
 import { Engine } from '../../src/engine/engine';
 import { repoFromModelDir, startFakeHub, type FakeHub, type FakeRepo } from '../helpers/fake-hub';
 import { tempDir } from '../helpers/fixtures';
@@ -223,6 +226,23 @@ describe('Hub downloads against a loopback server that behaves like the Hub', ()
     writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'live', since: '2026-01-01T00:00:00Z' }));
     await expect(downloadModel(REPO, models, base(h))).rejects.toMatchObject({ kind: 'busy' });
     expect(readFileSync(lock, 'utf8')).toContain('"live"');
+  });
+
+  it('the library will not discard the part files of a download another process is running', async () => {
+    const models = tempDir();
+    const library = new ModelLibrary({ bundledDir: tempDir(), modelsDir: models, graphCacheDir: tempDir() });
+    const catalogued = CATALOGUE[0]?.repo ?? '';
+    const partial = join(models, '.partial', catalogued.replace('/', '--'));
+    mkdirSync(partial, { recursive: true });
+    writeFileSync(join(partial, 'model.safetensors.part'), Buffer.alloc(1000));
+    const entry = library.list(null).find((e) => e.repo === catalogued);
+    expect(entry?.partialBytes).toBe(1000);
+    const release = acquireDownloadLock(catalogued, models); // as if another `atlas pull` held it
+    expect(() => library.remove(entry?.id ?? '', null)).toThrow(/being downloaded right now/);
+    expect(existsSync(join(partial, 'model.safetensors.part'))).toBe(true);
+    release();
+    library.remove(entry?.id ?? '', null);
+    expect(existsSync(partial)).toBe(false);
   });
 
   it('verifies the bytes on disk, not the bytes received, before the file is renamed into place', async () => {

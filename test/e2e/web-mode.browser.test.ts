@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Gpt2Tokenizer } from '../../src/engine/tokenizer';
@@ -8,13 +9,13 @@ import { tempDir } from '../helpers/fixtures';
 import { SMALL_SPEC, writeRandomModel } from '../helpers/random-model';
 
 /** `atlas serve` (what `npm run web` starts after building) as a real process; returns its URL. */
-function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((ok, fail) => {
     const child = spawn(
       process.execPath,
       [resolve('bin/atlas.mjs'), 'serve', '--port', '0', '--model', writeRandomModel(SMALL_SPEC), ...args],
       {
-        env: { ...process.env, XDG_CACHE_HOME: tempDir(), XDG_DATA_HOME: tempDir() },
+        env: { ...process.env, XDG_CACHE_HOME: tempDir(), XDG_DATA_HOME: tempDir(), ...env },
       },
     );
     let out = '';
@@ -79,5 +80,17 @@ describe('browser mode: the app served over HTTP by atlas serve', () => {
     await page.getByTestId('text-input').fill('With the token it works.');
     await expect.poll(() => chips(page), { timeout: 20_000 }).toEqual(expected('With the token it works.'));
     await ctx.close();
+  });
+
+  it('with --open (what npm run web passes) opens the printed URL, token included, in the default browser', async () => {
+    // A stand-in xdg-open first on PATH records what it was asked to open.
+    const bin = tempDir();
+    const opened = join(tempDir(), 'opened.txt');
+    writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 });
+    const s = await serve(['--open'], { PATH: `${bin}:${process.env.PATH ?? ''}` });
+    child = s.child;
+    expect(s.url).toMatch(/\?token=[\w-]{32,}$/);
+    await expect.poll(() => (existsSync(opened) ? readFileSync(opened, 'utf8') : ''), { timeout: 20_000 }).toBe(s.url);
+    expect(JSON.parse(readFileSync('package.json', 'utf8')).scripts.web).toMatch(/atlas\.mjs serve --open$/);
   });
 });

@@ -8,13 +8,20 @@
  *    X-Linked-Size; a mismatch deletes the part file.
  *  - Atomic: a model folder appears under <models>/ only when every file is verified (built in
  *    a temporary folder and renamed into place), so the library never sees half a model.
- *  - Careful: redirects followed by hand (credentials never go to another host), a proxy from
+ *  - Exclusive: one download of a repository at a time, across processes: a lock file
+ *    <models>/.partial/<owner--name>.lock names its process; a second download is refused
+ *    with a clear message, and the lock of a process that died is recovered.
+ *  - Verified on disk: each file's size and sha256 are checked over the bytes in the part
+ *    file, not the bytes received, right before it is renamed into place.
+ *  - Careful: redirects followed by hand (credentials only ever go to the endpoint's exact
+ *    origin: scheme, host and port), a proxy from
  *    HTTP(S)_PROXY / NO_PROXY honoured, a free-space check first, timeouts, cancel.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import {
   createReadStream,
   existsSync,
+  linkSync,
   mkdirSync,
   openSync,
   closeSync,
@@ -26,6 +33,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { statfs } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { MODEL_FILES, checkRepoId, checkRevision, hubEndpoint, hubToken, resolveUrl } from './hub';
@@ -43,6 +51,7 @@ export class DownloadError extends Error {
       | 'disk-full'
       | 'checksum'
       | 'cancelled'
+      | 'busy'
       | 'protocol',
   ) {
     super(message);
@@ -161,17 +170,26 @@ async function send(
   }
 }
 
-/** GET with manual redirects; Authorization only ever goes to the endpoint's own host. */
+/**
+ * Whether the Hub token may go with a request to `url`: only to the endpoint's exact origin
+ * (scheme, host and port). A redirect to http:, to another port or to a CDN never gets it, so
+ * the token is never sent in clear unless the endpoint itself is http.
+ */
+export function tokenAllowed(endpoint: string, url: string): boolean {
+  return new URL(url).origin === new URL(endpoint).origin;
+}
+
+/** GET with manual redirects; Authorization only ever goes to the endpoint's own origin. */
 async function open(
   url: string,
   opts: Required<Pick<DownloadOptions, 'timeoutMs'>> & DownloadOptions,
   range: number,
 ): Promise<Opened> {
-  const authHost = new URL(opts.endpoint ?? hubEndpoint()).host;
+  const endpoint = opts.endpoint ?? hubEndpoint();
   let current = url;
   let firstHeaders: Record<string, string | string[] | undefined> | null = null;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const res = await send('GET', current, opts, new URL(current).host === authHost, range);
+    const res = await send('GET', current, opts, tokenAllowed(endpoint, current), range);
     firstHeaders ??= res.headers;
     if (res.statusCode >= 300 && res.statusCode < 400 && res.statusCode !== 304) {
       const location = header(res.headers, 'location');
@@ -206,6 +224,102 @@ async function hashExisting(path: string, hash: Hash): Promise<number> {
   return n;
 }
 
+interface LockHolder {
+  pid: number;
+  host: string;
+  nonce: string;
+  since: string;
+}
+
+function readLock(path: string): LockHolder | null {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockHolder>;
+    return typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.nonce === 'string' ? (v as LockHolder) : null;
+  } catch {
+    return null; // unreadable or half-written: treated as stale
+  }
+}
+
+/** Whether the process holding a lock still runs (a lock from another machine counts as live). */
+function holderAlive(h: LockHolder): boolean {
+  if (h.host !== hostname()) return true;
+  if (h.pid === process.pid) return true;
+  try {
+    process.kill(h.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** Where the lock of `repo`'s downloads lives. */
+export function downloadLockPath(repo: string, modelsDir: string): string {
+  return join(modelsDir, '.partial', `${repo.replace('/', '--')}.lock`);
+}
+
+/** The process downloading `repo` into `modelsDir` right now, if any (stale locks excluded). */
+export function downloadInProgress(repo: string, modelsDir: string): LockHolder | null {
+  const h = readLock(downloadLockPath(repo, modelsDir));
+  return h && holderAlive(h) ? h : null;
+}
+
+/**
+ * Takes the exclusive lock for downloading `repo` into `modelsDir`; returns its release. A lock
+ * whose process has died is recovered; a live one is a `busy` error.
+ */
+export function acquireDownloadLock(repo: string, modelsDir: string): () => void {
+  const path = downloadLockPath(repo, modelsDir);
+  mkdirSync(join(modelsDir, '.partial'), { recursive: true });
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    nonce: randomBytes(8).toString('hex'),
+    since: new Date().toISOString(),
+  };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      try {
+        writeSync(fd, JSON.stringify(me));
+      } finally {
+        closeSync(fd);
+      }
+      return () => {
+        if (readLock(path)?.nonce === me.nonce) rmSync(path, { force: true });
+      };
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+    }
+    const holder = readLock(path);
+    // An unreadable lock may be one being written this very moment: stale only once it is old.
+    const young = !holder && Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 10_000;
+    if ((holder && holderAlive(holder)) || young) {
+      throw new DownloadError(
+        `${repo} is already being downloaded by another process${holder ? ` (pid ${holder.pid}, since ${holder.since})` : ''}; wait for it to finish.`,
+        'busy',
+      );
+    }
+    // Stale: move it aside, then make sure what was moved is the lock judged stale, not a fresh
+    // one another process took in between (if so, put it back and yield to that process).
+    const aside = `${path}.stale-${randomBytes(4).toString('hex')}`;
+    try {
+      renameSync(path, aside);
+    } catch {
+      continue;
+    }
+    const moved = readLock(aside);
+    if (moved?.nonce !== holder?.nonce) {
+      try {
+        linkSync(aside, path);
+      } catch {
+        /* a third process holds it now; the next round will see */
+      }
+    }
+    rmSync(aside, { force: true });
+  }
+  throw new DownloadError(`Could not take the download lock for ${repo} (${path}); try again.`, 'busy');
+}
+
 interface PartialMeta {
   repo: string;
   commit: string;
@@ -222,13 +336,12 @@ async function fetchFile(
   const url = resolveUrl(opts.endpoint ?? hubEndpoint(), repo, commit, file);
   let attempt = 0;
   for (;;) {
-    const hash = createHash('sha256');
-    const have = await hashExisting(part, hash);
+    const have = sizeOf(part);
     const res = await open(url, opts, have);
     if (res.status === 416 && have > 0) {
       // We already have every byte (or more than the server has): verify what is there.
       await res.body.dump();
-      verify(file, part, have, hash.digest('hex'), null, null);
+      await verify(file, part, null, null);
       return;
     }
     if (res.status !== 200 && res.status !== 206) {
@@ -253,7 +366,6 @@ async function fetchFile(
       for await (const chunk of res.body) {
         let done = 0;
         while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
-        hash.update(chunk);
         received += chunk.length;
         const now = performance.now();
         if (now - lastReport > 100 || (total !== null && received >= total)) {
@@ -283,12 +395,19 @@ async function fetchFile(
       attempt++;
       continue; // the body ended early without an error: resume
     }
-    verify(file, part, received, hash.digest('hex'), total, expectedSha);
+    await verify(file, part, total, expectedSha);
     return;
   }
 }
 
-function verify(file: string, part: string, size: number, sha: string, total: number | null, expectedSha: string | null): void {
+/**
+ * Checks the part file as it lies on disk (another writer, a bad disk or a bug in the resume
+ * logic would all show here, where a hash of the received stream would not).
+ */
+async function verify(file: string, part: string, total: number | null, expectedSha: string | null): Promise<void> {
+  const hash = createHash('sha256');
+  const size = await hashExisting(part, hash);
+  const sha = hash.digest('hex');
   if (total !== null && size !== total) {
     rmSync(part, { force: true });
     throw new DownloadError(
@@ -335,7 +454,7 @@ async function remoteSize(
   opts: Required<Pick<DownloadOptions, 'timeoutMs'>> & DownloadOptions,
 ): Promise<number | null> {
   const url = resolveUrl(opts.endpoint ?? hubEndpoint(), repo, commit, file);
-  const res = await send('HEAD', url, opts, true, 0);
+  const res = await send('HEAD', url, opts, tokenAllowed(opts.endpoint ?? hubEndpoint(), url), 0);
   await res.body.dump();
   if (res.statusCode >= 400) throw statusError(res.statusCode, repo, file, commit, url);
   const size = Number(header(res.headers, 'x-linked-size') ?? header(res.headers, 'content-length') ?? NaN);
@@ -372,6 +491,7 @@ export async function downloadModel(repo: string, modelsDir: string, options: Do
   const freeBytes = options.freeBytes ?? defaultFreeBytes;
   mkdirSync(modelsDir, { recursive: true });
   const partialDir = join(modelsDir, '.partial', repo.replace('/', '--'));
+  const release = acquireDownloadLock(repo, modelsDir);
   mkdirSync(partialDir, { recursive: true });
   try {
     const commit = await resolveCommit(repo, revision, opts);
@@ -422,6 +542,7 @@ export async function downloadModel(repo: string, modelsDir: string, options: Do
     rmSync(partialDir, { recursive: true, force: true });
     return { dir: finalDir, repo, commit };
   } finally {
+    release();
     if (!options.dispatcher) await opts.dispatcher.close();
   }
 }

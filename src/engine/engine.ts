@@ -72,6 +72,8 @@ const LOGIT_TOP = 5;
 export interface EngineOptions {
   /** Where built graphs are cached. */
   cacheDir: string;
+  /** Load weights holding NaN or ±Inf instead of refusing them (for studying broken checkpoints). */
+  allowNonfinite?: boolean;
 }
 
 export class Engine {
@@ -94,6 +96,7 @@ export class Engine {
     let wO: Float32Array[];
     let bO: Float32Array[];
     try {
+      if (!this.options.allowNonfinite) ckpt.checkFinite();
       built = await ensureBuilt(ckpt, this.options.cacheDir, onBuildProgress);
       // Kept for per-head value projections (v·W_O), so toggled weights can recompute ΔE.
       wO = Array.from({ length: ckpt.config.nLayer }, (_, l) => ckpt.read(`h.${l}.attn.c_proj.weight`));
@@ -230,6 +233,19 @@ export class Engine {
   }
 
   /** Top-k next-token predictions after `position` of the text. */
+  /**
+   * Predictions answered from the analysis the engine holds right now, synchronously (no
+   * forward pass, nothing awaited, so nothing can change the cache meanwhile); null when the
+   * cache holds other text or an update is running. Browser mode answers these beside the queue.
+   */
+  cachedPredictions(req: PredictionsRequest): Predictions | null {
+    if (!this.loaded) return null;
+    const m = this.model();
+    const { ids } = this.tokenize(req);
+    if (req.position >= ids.length || !m.cache.holds(ids)) return null;
+    return this.predictionsAt(m.cache, req.position);
+  }
+
   async predictions(req: PredictionsRequest): Promise<Predictions> {
     const { ids } = this.tokenize(req);
     if (req.position >= ids.length) throw new AtlasError(`position ${req.position} is outside this text (${ids.length} tokens)`);

@@ -6,7 +6,8 @@
  * tensor's shape against config.json. Conv1D weights stay in HF's [in, out] orientation.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { isRegularFileOrAbsent, readRegularFile } from './regular-file';
 import { join } from 'node:path';
 import { SafetensorsFile } from './safetensors';
 
@@ -127,9 +128,10 @@ export class Gpt2Checkpoint {
   static open(dir: string): Gpt2Checkpoint {
     const cfgPath = join(dir, 'config.json');
     const weightsPath = join(dir, 'model.safetensors');
-    if (!existsSync(cfgPath)) throw new ModelFormatError(`no config.json in ${dir}`);
-    if (!existsSync(weightsPath)) throw new ModelFormatError(`no model.safetensors in ${dir}`);
-    const config = parseGpt2Config(readFileSync(cfgPath, 'utf8'));
+    // Refused by name before anything is opened: a FIFO would block, a directory give EISDIR.
+    if (!isRegularFileOrAbsent(cfgPath)) throw new ModelFormatError(`no config.json in ${dir}`);
+    if (!isRegularFileOrAbsent(weightsPath)) throw new ModelFormatError(`no model.safetensors in ${dir}`);
+    const config = parseGpt2Config(readRegularFile(cfgPath).toString('utf8'));
     const file = SafetensorsFile.open(weightsPath);
     try {
       const names = new Map<string, string>();
@@ -178,6 +180,45 @@ export class Gpt2Checkpoint {
     const name = canonical === 'lm_head.weight' && this.lmHead ? this.lmHead : this.names.get(canonical);
     if (!name) throw new ModelFormatError(`no tensor ${canonical}`);
     return this.file.readF32(name).data;
+  }
+
+  /**
+   * Refuses weights holding NaN or ±Inf (they would draw all-NaN patterns): names the first
+   * such tensor. Reads every tensor once, one at a time; integer tests on the raw bits.
+   */
+  checkFinite(): void {
+    const used = [...this.names.values(), ...(this.lmHead ? [this.lmHead] : [])];
+    for (const name of used) {
+      const { entry, bytes } = this.file.readBytes(name);
+      let bad = 0;
+      let first = -1;
+      if (entry.dtype === 'F32') {
+        const u = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+        for (let i = 0; i < u.length; i++) {
+          if (((u[i] ?? 0) & 0x7f800000) === 0x7f800000) {
+            if (first < 0) first = i;
+            bad++;
+          }
+        }
+      } else {
+        // F16: exponent 0x7c00; BF16: exponent 0x7f80 (all ones: Inf or NaN).
+        const mask = entry.dtype === 'F16' ? 0x7c00 : 0x7f80;
+        const u = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+        for (let i = 0; i < u.length; i++) {
+          if (((u[i] ?? 0) & mask) === mask) {
+            if (first < 0) first = i;
+            bad++;
+          }
+        }
+      }
+      if (bad > 0) {
+        const canonical = name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
+        throw new ModelFormatError(
+          `model.safetensors: tensor ${canonical} holds ${bad} NaN or infinite value${bad === 1 ? '' : 's'} ` +
+            `(the first at flat index ${first}); refusing to load it (--allow-nonfinite loads it anyway)`,
+        );
+      }
+    }
   }
 
   close(): void {

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readRegularFile } from './regular-file';
 import { join } from 'node:path';
 import { BUILDER_VERSION, analysisModelPathFor, buildInstrumentedGraph } from './graph-builder';
 import { hashFile, type Gpt2Checkpoint } from './gpt2-weights';
@@ -52,7 +53,7 @@ export function listCachedGraphs(cacheRoot: string): (CacheRecord & { dir: strin
 export async function cacheKey(ckpt: Gpt2Checkpoint): Promise<string> {
   const weights = await hashFile(ckpt.weightsPath);
   const config = createHash('sha256')
-    .update(readFileSync(join(ckpt.dir, 'config.json')))
+    .update(readRegularFile(join(ckpt.dir, 'config.json')))
     .digest('hex');
   return createHash('sha256').update(`${weights}:${config}:builder-${BUILDER_VERSION}`).digest('hex').slice(0, 40);
 }

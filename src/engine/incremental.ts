@@ -131,6 +131,11 @@ export class AnalysisCache {
     return feeds;
   }
 
+  /** Whether the cache holds exactly `ids` (never true while an update is running). */
+  holds(ids: readonly number[]): boolean {
+    return this.ids.length === ids.length && this.ids.every((v, i) => v === ids[i]);
+  }
+
   /** Brings the cache to `ids` (at most nCtx of them), running only what changed. */
   async update(ids: readonly number[], run: StepRunner): Promise<void> {
     const { nLayer: L, nHead: H, dModel: D, nCtx: N } = this.shape;

@@ -6,11 +6,12 @@
  *  - any folder the person opened (HF layout: model.safetensors + config.json).
  * Each entry says its size on disk and the memory it needs, so nothing is loaded blind.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readRegularFile } from './regular-file';
 import { freemem, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { DownloadState, LibraryEntry } from '../shared/api';
-import { DownloadError, downloadModel, partialBytes, type DownloadOptions } from './download';
+import { DownloadError, downloadInProgress, downloadModel, partialBytes, type DownloadOptions } from './download';
 import { SafetensorsFile } from './safetensors';
 import { CATALOGUE, findCachedSnapshots, hubCacheDir } from './hub';
 import { parseGpt2Config, type Gpt2Config } from './gpt2-weights';
@@ -35,7 +36,7 @@ export interface LibraryOptions {
  */
 export function estimateMemoryBytes(dir: string): number | null {
   try {
-    const cfg = parseGpt2Config(readFileSync(join(dir, 'config.json'), 'utf8'));
+    const cfg = parseGpt2Config(readRegularFile(join(dir, 'config.json')).toString('utf8'));
     const file = SafetensorsFile.open(join(dir, 'model.safetensors'));
     let params = 0;
     for (const e of file.entries.values()) params += e.shape.reduce((a, b) => a * b, 1);
@@ -246,8 +247,11 @@ export class ModelLibrary {
     if (!entry) throw new Error('no such model in the library');
     if (entry.loaded) throw new Error('this model is in use; switch to another one first');
     if (entry.kind === 'downloaded' && entry.dir) rmSync(entry.dir, { recursive: true, force: true });
-    else if (entry.kind === 'downloadable' && entry.repo)
+    else if (entry.kind === 'downloadable' && entry.repo) {
+      // Never pull the part files from under a download that is running (here or elsewhere).
+      if (downloadInProgress(entry.repo, this.o.modelsDir))
+        throw new Error('this model is being downloaded right now; cancel the download first');
       rmSync(join(this.o.modelsDir, '.partial', entry.repo.replace('/', '--')), { recursive: true, force: true });
-    else throw new Error('only downloaded models can be removed here');
+    } else throw new Error('only downloaded models can be removed here');
   }
 }

@@ -2,7 +2,7 @@
  * `atlas-model.json` beside a model's weights: how the app names it and, for downloads, where it
  * came from. Optional and untrusted: anything missing or malformed reads as absent.
  */
-import { readFileSync } from 'node:fs';
+import { readRegularFile } from './regular-file';
 import { join } from 'node:path';
 
 export interface ModelMeta {
@@ -17,7 +17,7 @@ export interface ModelMeta {
 
 export function readModelMeta(dir: string): ModelMeta {
   try {
-    const raw: unknown = JSON.parse(readFileSync(join(dir, 'atlas-model.json'), 'utf8'));
+    const raw: unknown = JSON.parse(readRegularFile(join(dir, 'atlas-model.json')).toString('utf8'));
     if (typeof raw !== 'object' || raw === null) return {};
     const r = raw as Record<string, unknown>;
     const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

@@ -10,7 +10,8 @@
  * Written by hand because no maintained npm package reads safetensors in Node without pulling
  * in a full ML runtime; the format is small and fully specified.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { NotRegularFileError, openRegularFile } from './regular-file';
 import { basename } from 'node:path';
 
 export type Dtype = 'F32' | 'F16' | 'BF16';
@@ -95,8 +96,9 @@ export class SafetensorsFile {
   static open(path: string): SafetensorsFile {
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openRegularFile(path);
     } catch (e) {
+      if (e instanceof NotRegularFileError) throw e;
       throw new SafetensorsError(path, `cannot open: ${(e as Error).message}`);
     }
     try {

@@ -17,6 +17,7 @@ import {
   SAVE_TYPES,
 } from '../shared/api';
 import { exportAnalysis } from '../engine/export';
+import { CATALOGUE } from '../engine/hub';
 import type { ModelHost } from './model-host';
 import type { Engine } from '../engine/engine';
 
@@ -181,7 +182,18 @@ export function createHandlers(
     }),
     [CHANNELS.download]: now(async (arg) => {
       const h = needHost();
-      h.library.startDownload(repoRequest(arg).repo, async (dir) => {
+      const { repo } = repoRequest(arg);
+      // Only what the person chose: catalogue entries, or another id they confirmed in a native
+      // dialog (desktop). A renderer (or a page driving it) cannot pick an arbitrary repository.
+      if (!CATALOGUE.some((c) => c.repo === repo)) {
+        if (!h.desktop?.confirmDownload) {
+          throw new Error(
+            `${repo} is not in the model catalogue, and only catalogue models can be downloaded here; use \`atlas pull ${repo}\` in a terminal`,
+          );
+        }
+        if (!(await h.desktop.confirmDownload(repo))) throw new Error(`the download of ${repo} was not confirmed`);
+      }
+      h.library.startDownload(repo, async (dir) => {
         await h.load(dir);
       });
       return h.state();

@@ -5,7 +5,7 @@
 import { BrowserWindow, app, dialog, ipcMain, session, shell } from 'electron';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Engine } from '../engine/engine';
 import { bundledModelDir } from '../engine/paths';
 import { SAVE_TYPES } from '../shared/api';
@@ -38,6 +38,24 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const PRELOAD_PATH = join(here, '../preload/index.cjs');
 export const RENDERER_HTML = join(here, '../renderer/index.html');
 
+/**
+ * The dev server's URL, honoured only by a development build (electron-vite dev); a built app
+ * ignores ELECTRON_RENDERER_URL, so an environment variable cannot point it at remote content.
+ */
+const DEV_RENDERER_URL = import.meta.env.DEV ? (process.env.ELECTRON_RENDERER_URL ?? null) : null;
+
+/** Whether a frame's URL is the app's own page: the built index.html, or the dev server's origin. */
+export function isAppUrl(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (DEV_RENDERER_URL) return u.origin === new URL(DEV_RENDERER_URL).origin;
+  return u.protocol === 'file:' && u.pathname === pathToFileURL(RENDERER_HTML).pathname;
+}
+
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow({
     width: 1280,
@@ -59,20 +77,34 @@ function createWindow(): BrowserWindow {
   // The renderer is local content only: no navigation away, no new windows.
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
   win.webContents.on('will-navigate', (event) => event.preventDefault());
-  const devUrl = process.env.ELECTRON_RENDERER_URL;
-  if (!app.isPackaged && devUrl) void win.loadURL(devUrl);
+  if (DEV_RENDERER_URL && !app.isPackaged) void win.loadURL(DEV_RENDERER_URL);
   else void win.loadFile(RENDERER_HTML);
   return win;
 }
 
 async function main(): Promise<void> {
+  // One app per user: a second launch hands over to the first (which focuses its window) and
+  // quits, so two processes never download into or build in the same folders at once.
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
+  app.on('second-instance', () => {
+    const win = BrowserWindow.getAllWindows()[0];
+    if (!win) return;
+    if (win.isMinimized()) win.restore();
+    win.show();
+    win.focus();
+  });
   await app.whenReady();
   // No camera, microphone, notifications or anything else a page might ask for.
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
 
   const graphCacheDir = join(app.getPath('userData'), 'graph-cache');
   const engine = new Engine({ cacheDir: graphCacheDir });
-  const bundled = bundledModelDir(app.getAppPath());
+  // Packaged, the bundled model is an extra resource (<resources>/models, outside the asar).
+  const bundled = bundledModelDir(app.isPackaged ? dirname(process.resourcesPath) : app.getAppPath());
   const library = new ModelLibrary({ bundledDir: bundled, modelsDir: join(app.getPath('userData'), 'models'), graphCacheDir });
   const desktop: DesktopHooks = {
     pickFolder: async () => {
@@ -85,6 +117,20 @@ async function main(): Promise<void> {
       return r.canceled ? null : (r.filePaths[0] ?? null);
     },
     reveal: (path) => shell.showItemInFolder(path),
+    confirmDownload: async (repo) => {
+      const win = BrowserWindow.getFocusedWindow();
+      const options = {
+        type: 'question' as const,
+        buttons: ['Cancel', 'Download'],
+        defaultId: 0,
+        cancelId: 0,
+        title: 'Download a model',
+        message: `Download ${repo} from the Hugging Face Hub?`,
+        detail: `${repo} is not one of the catalogue models. Download it only if you chose it yourself.`,
+      };
+      const r = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
+      return r.response === 1;
+    },
   };
   const host = new ModelHost(engine, library, desktop);
   const modelDir = process.env.ATLAS_MODEL_DIR ?? bundled;
@@ -92,7 +138,14 @@ async function main(): Promise<void> {
   const ready = host.load(modelDir);
   ready.catch((e: unknown) => console.error('[atlas] could not load the model:', e));
   for (const [channel, handler] of Object.entries(createHandlers(engine, ready, saveWithDialog, host))) {
-    ipcMain.handle(channel, (_event, arg: unknown) => handler(arg));
+    // Only the app's own top-level page may call: not an iframe, not a page navigated elsewhere.
+    ipcMain.handle(channel, (event, arg: unknown) => {
+      const frame = event.senderFrame;
+      if (!frame || frame.parent !== null || !isAppUrl(frame.url)) {
+        throw new Error(`refused ${channel} from ${frame?.url ?? 'an unknown frame'}: not the app's own page`);
+      }
+      return handler(arg);
+    });
   }
   createWindow();
   app.on('activate', () => {

@@ -12,6 +12,8 @@ import type { ModelLibrary } from '../engine/library';
 export interface DesktopHooks {
   pickFolder(): Promise<string | null>;
   reveal(path: string): void;
+  /** Asks the person, natively, whether to download a repository that is not in the catalogue. */
+  confirmDownload?(repo: string): Promise<boolean>;
 }
 
 export class ModelHost {

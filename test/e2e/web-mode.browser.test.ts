@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Gpt2Tokenizer } from '../../src/engine/tokenizer';
@@ -8,13 +9,13 @@ import { tempDir } from '../helpers/fixtures';
 import { SMALL_SPEC, writeRandomModel } from '../helpers/random-model';
 
 /** `atlas serve` (what `npm run web` starts after building) as a real process; returns its URL. */
-function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((ok, fail) => {
     const child = spawn(
       process.execPath,
       [resolve('bin/atlas.mjs'), 'serve', '--port', '0', '--model', writeRandomModel(SMALL_SPEC), ...args],
       {
-        env: { ...process.env, XDG_CACHE_HOME: tempDir(), XDG_DATA_HOME: tempDir() },
+        env: { ...process.env, XDG_CACHE_HOME: tempDir(), XDG_DATA_HOME: tempDir(), ...env },
       },
     );
     let out = '';
@@ -50,7 +51,9 @@ describe('browser mode: the app served over HTTP by atlas serve', () => {
   it('serves the real app: two browsers at once, each with its own sentence, tokens and pattern', async () => {
     const s = await serve([]);
     child = s.child;
-    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    // The token is in the URL on loopback too (a page the user visits must not drive the server).
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32,}$/);
+    expect((await fetch(s.url.replace(/\?token=.*$/, ''))).status).toBe(401);
     const [one, two] = await Promise.all([suite.browser.newContext(), suite.browser.newContext()]);
     const [p1, p2] = await Promise.all([one.newPage(), two.newPage()]);
     await Promise.all([p1.goto(s.url), p2.goto(s.url)]);
@@ -77,5 +80,17 @@ describe('browser mode: the app served over HTTP by atlas serve', () => {
     await page.getByTestId('text-input').fill('With the token it works.');
     await expect.poll(() => chips(page), { timeout: 20_000 }).toEqual(expected('With the token it works.'));
     await ctx.close();
+  });
+
+  it('with --open (what npm run web passes) opens the printed URL, token included, in the default browser', async () => {
+    // A stand-in xdg-open first on PATH records what it was asked to open.
+    const bin = tempDir();
+    const opened = join(tempDir(), 'opened.txt');
+    writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 });
+    const s = await serve(['--open'], { PATH: `${bin}:${process.env.PATH ?? ''}` });
+    child = s.child;
+    expect(s.url).toMatch(/\?token=[\w-]{32,}$/);
+    await expect.poll(() => (existsSync(opened) ? readFileSync(opened, 'utf8') : ''), { timeout: 20_000 }).toBe(s.url);
+    expect(JSON.parse(readFileSync('package.json', 'utf8')).scripts.web).toMatch(/atlas\.mjs serve --open$/);
   });
 });

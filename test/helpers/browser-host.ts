@@ -44,7 +44,7 @@ export function serveStatic(root: string): Promise<{ server: Server; url: string
   });
 }
 
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Debian chromium not found at ${CHROMIUM}: apt-get install chromium (CI's .ci/run does)`);
   }
@@ -57,6 +57,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
 }

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { modelFolderName } from '../../src/engine/download';
 import { repoFromModelDir, startFakeHub } from '../helpers/fake-hub';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allHookNames } from '../../src/shared/hooks';
@@ -12,13 +12,18 @@ import { SMALL_SPEC, randomTensors, writeRandomModel } from '../helpers/random-m
 import { referenceForward } from '../reference/gpt2-reference';
 
 /** The `atlas` bin as a user runs it: a child process, files on disk, exit codes. */
-function atlas(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+function atlas(
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string,
+): { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [resolve('bin/atlas.mjs'), ...args], {
     encoding: 'utf8',
+    input,
     timeout: 90_000,
     env: { ...process.env, XDG_CACHE_HOME: tempDir('atlas-xdg-'), ...env },
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Async variant: the fake Hub runs in this process, so the child must not block it. */
@@ -126,6 +131,77 @@ describe('atlas command line', () => {
     } finally {
       await hub.close();
     }
+  });
+
+  it('two pulls of one repository at once: one installs intact bytes, the other is refused with a clear message', async () => {
+    const repo = repoFromModelDir(model, 'd'.repeat(40));
+    const hub = await startFakeHub({ 'tiny-org/tiny-gpt2': repo });
+    hub.faults.trickle = 20_000; // ≈ 1 MB/s: the two runs overlap
+    try {
+      const dir = tempDir();
+      const env = { HF_ENDPOINT: hub.endpoint };
+      const runs = await Promise.all([
+        atlasAsync(['pull', 'tiny-org/tiny-gpt2', '--dir', dir], env),
+        atlasAsync(['pull', 'tiny-org/tiny-gpt2', '--dir', dir], env),
+      ]);
+      const ok = runs.filter((r) => r.status === 0);
+      expect(ok.length, runs.map((r) => r.stderr).join('\n')).toBeGreaterThanOrEqual(1);
+      for (const r of runs.filter((x) => x.status !== 0)) {
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(/atlas: tiny-org\/tiny-gpt2 is already being downloaded by another process \(pid \d+/);
+      }
+      const installed = readFileSync(join(dir, modelFolderName('tiny-org/tiny-gpt2', 'd'.repeat(40)), 'model.safetensors'));
+      expect(installed.equals(repo.files['model.safetensors'] ?? Buffer.alloc(0))).toBe(true);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('analyze takes a long --text (a 30 KB command line crashed onnxruntime with SIGSEGV) and refuses over-long text clearly', () => {
+    const out = tempDir();
+    // 18,000 characters, 42,000 bytes of UTF-8 on the command line (short words: quick to tokenize).
+    const chinese = '中文 '.repeat(6000);
+    const long = atlas(['analyze', model, '--text', chinese, '--out', out]);
+    expect(long.signal).toBeNull();
+    expect(long.status, long.stderr).toBe(0);
+    const tokens = JSON.parse(readFileSync(join(out, 'tokens.json'), 'utf8')) as { ids: number[] };
+    expect(tokens.ids).toHaveLength(SMALL_SPEC.nCtx);
+    // Over the app's text limit: a clear error before tokenizing, never a signal.
+    const over = atlas(['analyze', model, '--text', 'x'.repeat(30_000), '--out', tempDir()]);
+    expect(over.signal).toBeNull();
+    expect(over.status).toBe(1);
+    expect(over.stderr).toMatch(/atlas: the text is 30000 characters; the limit is 20000/);
+  });
+
+  it('analyze reads the text from --text-file or standard input (-), with the same result as --text', () => {
+    const text = 'The cat sat on the mat. The cat sat on the mat.';
+    const idsOf = (args: string[], input?: string): number[] => {
+      const out = tempDir();
+      const r = atlas(['analyze', model, ...args, '--out', out], {}, input);
+      expect(r.status, r.stderr).toBe(0);
+      return (JSON.parse(readFileSync(join(out, 'tokens.json'), 'utf8')) as { ids: number[] }).ids;
+    };
+    const file = join(tempDir(), 'text.txt');
+    writeFileSync(file, text);
+    const direct = idsOf(['--text', text]);
+    expect(direct).toEqual(new Gpt2Tokenizer().encode(text));
+    expect(idsOf(['--text-file', file])).toEqual(direct);
+    expect(idsOf(['--text-file', '-'], text)).toEqual(direct);
+    expect(idsOf(['--text', '-'], text)).toEqual(direct);
+    const big = join(tempDir(), 'big.txt');
+    writeFileSync(big, 'y'.repeat(100_000));
+    const refused = atlas(['analyze', model, '--text-file', big, '--out', tempDir()]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/is over 80000 bytes; the text limit is 20000 characters/);
+    const piped = atlas(['analyze', model, '--text', '-', '--out', tempDir()], {}, 'z'.repeat(100_000));
+    expect(piped.status).toBe(1);
+    expect(piped.stderr).toMatch(/standard input is over 80000 bytes/);
+    const both = atlas(['analyze', model, '--text', 'a', '--text-file', file, '--out', tempDir()]);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/give the text once/);
+    const missing = atlas(['analyze', model, '--text-file', join(tempDir(), 'nope.txt'), '--out', tempDir()]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read --text-file .*nope\.txt: ENOENT/);
   });
 
   it('reports errors on stderr with a non-zero exit', () => {

@@ -1,7 +1,31 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DownloadError, downloadModel, modelFolderName, partialBytes, type DownloadProgress } from '../../src/engine/download';
+import {
+  DownloadError,
+  acquireDownloadLock,
+  downloadLockPath,
+  downloadModel,
+  modelFolderName,
+  partialBytes,
+  tokenAllowed,
+  type DownloadProgress,
+} from '../../src/engine/download';
+import { MockAgent } from 'undici';
+import { ModelLibrary } from '../../src/engine/library';
+import { CATALOGUE } from '../../src/engine/hub';
 import { Engine } from '../../src/engine/engine';
 import { repoFromModelDir, startFakeHub, type FakeHub, type FakeRepo } from '../helpers/fake-hub';
 import { tempDir } from '../helpers/fixtures';
@@ -161,6 +185,89 @@ describe('Hub downloads against a loopback server that behaves like the Hub', ()
     );
   });
 
+  it('runs one download of a repository at a time: a second one is refused, the first installs intact bytes', async () => {
+    const h = await start();
+    h.faults.trickle = 100_000;
+    const models = tempDir();
+    const pending: Promise<unknown>[] = [];
+    const first = downloadModel(REPO, models, {
+      ...base(h),
+      onProgress: (p) => {
+        if (p.file === 'model.safetensors' && pending.length === 0)
+          pending.push(downloadModel(REPO, models, base(h)).catch((e: unknown) => e));
+      },
+    });
+    const got = await first;
+    expect(pending).toHaveLength(1);
+    const err = await pending[0];
+    expect(err).toBeInstanceOf(DownloadError);
+    expect((err as DownloadError).kind).toBe('busy');
+    expect((err as Error).message).toMatch(/tiny-org\/tiny-gpt2 is already being downloaded by another process \(pid \d+/);
+    expect(readFileSync(join(got.dir, 'model.safetensors')).equals(repo.files['model.safetensors'] ?? Buffer.alloc(0))).toBe(
+      true,
+    );
+    // The lock is released: the next download of the repository may start.
+    expect(existsSync(downloadLockPath(REPO, models))).toBe(false);
+    h.faults.trickle = undefined;
+    await expect(downloadModel(REPO, models, base(h))).resolves.toMatchObject({ commit: COMMIT });
+  });
+
+  it('recovers the lock of a process that died mid-download', async () => {
+    const h = await start();
+    const models = tempDir();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid; // ran and exited
+    mkdirSync(join(models, '.partial'), { recursive: true });
+    const lock = downloadLockPath(REPO, models);
+    writeFileSync(lock, JSON.stringify({ pid: dead, host: hostname(), nonce: 'old', since: '2026-01-01T00:00:00Z' }));
+    const got = await downloadModel(REPO, models, base(h));
+    expect(got.commit).toBe(COMMIT);
+    expect(existsSync(lock)).toBe(false);
+    // A live holder (this very process) is respected.
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'live', since: '2026-01-01T00:00:00Z' }));
+    await expect(downloadModel(REPO, models, base(h))).rejects.toMatchObject({ kind: 'busy' });
+    expect(readFileSync(lock, 'utf8')).toContain('"live"');
+  });
+
+  it('the library will not discard the part files of a download another process is running', async () => {
+    const models = tempDir();
+    const library = new ModelLibrary({ bundledDir: tempDir(), modelsDir: models, graphCacheDir: tempDir() });
+    const catalogued = CATALOGUE[0]?.repo ?? '';
+    const partial = join(models, '.partial', catalogued.replace('/', '--'));
+    mkdirSync(partial, { recursive: true });
+    writeFileSync(join(partial, 'model.safetensors.part'), Buffer.alloc(1000));
+    const entry = library.list(null).find((e) => e.repo === catalogued);
+    expect(entry?.partialBytes).toBe(1000);
+    const release = acquireDownloadLock(catalogued, models); // as if another `atlas pull` held it
+    expect(() => library.remove(entry?.id ?? '', null)).toThrow(/being downloaded right now/);
+    expect(existsSync(join(partial, 'model.safetensors.part'))).toBe(true);
+    release();
+    library.remove(entry?.id ?? '', null);
+    expect(existsSync(partial)).toBe(false);
+  });
+
+  it('verifies the bytes on disk, not the bytes received, before the file is renamed into place', async () => {
+    const h = await start();
+    const models = tempDir();
+    const part = join(models, '.partial', 'tiny-org--tiny-gpt2', 'model.safetensors.part');
+    let tampered = false;
+    const err = await downloadModel(REPO, models, {
+      ...base(h),
+      onProgress: (p) => {
+        // Another writer changes a byte the stream already delivered (what two pulls did).
+        if (p.file === 'model.safetensors' && !tampered && existsSync(part)) {
+          const fd = openSync(part, 'r+');
+          writeSync(fd, Buffer.from([0xff ^ (repo.files['model.safetensors']?.[100] ?? 0)]), 0, 1, 100);
+          closeSync(fd);
+          tampered = true;
+        }
+      },
+    }).catch((e: unknown) => e);
+    expect(tampered).toBe(true);
+    expect((err as DownloadError).kind).toBe('checksum');
+    expect((err as Error).message).toMatch(/model\.safetensors failed its integrity check/);
+    expect(visibleModels(models)).toEqual([]);
+  });
+
   it('says so when the Hub cannot be reached at all', async () => {
     const models = tempDir();
     const h = await start();
@@ -214,5 +321,73 @@ describe('proxies from the environment', () => {
       proxy.closeAllConnections();
       await new Promise<void>((ok) => proxy.close(() => ok()));
     }
+  });
+});
+
+describe('the Hub token stays on the endpoint’s exact origin', () => {
+  /** Every request the download made, by origin, with its Authorization header. */
+  async function redirectedDownload(
+    endpoint: string,
+    cdn: string,
+  ): Promise<{ origin: string; path: string; authorization: string | null }[]> {
+    const seen: { origin: string; path: string; authorization: string | null }[] = [];
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    const auth = (headers: unknown): string | null => {
+      if (Array.isArray(headers)) {
+        for (let i = 0; i < headers.length; i += 2)
+          if (String(headers[i]).toLowerCase() === 'authorization') return String(headers[i + 1]);
+        return null;
+      }
+      const h = (headers ?? {}) as Record<string, string>;
+      return Object.entries(h).find(([k]) => k.toLowerCase() === 'authorization')?.[1] ?? null;
+    };
+    // The endpoint redirects every file elsewhere (as the Hub does to its CDN); the target has nothing.
+    for (const method of ['GET', 'HEAD']) {
+      agent
+        .get(endpoint)
+        .intercept({ path: /.*/, method })
+        .reply((o) => {
+          seen.push({ origin: endpoint, path: o.path, authorization: auth(o.headers) });
+          return { statusCode: 302, data: '', responseOptions: { headers: { location: `${cdn}${o.path}` } } };
+        })
+        .persist();
+      agent
+        .get(cdn)
+        .intercept({ path: /.*/, method })
+        .reply((o) => {
+          seen.push({ origin: cdn, path: o.path, authorization: auth(o.headers) });
+          return { statusCode: 404, data: 'no' };
+        })
+        .persist();
+    }
+    const err = await downloadModel(REPO, tempDir(), {
+      endpoint,
+      token: 'hf_secret',
+      dispatcher: agent,
+      retries: 0,
+      timeoutMs: 2000,
+    }).catch((e: unknown) => e);
+    expect((err as DownloadError).kind).toBe('not-found');
+    await agent.close();
+    return seen;
+  }
+
+  it('is not sent after an https → http redirect on the same host name (it was, in clear)', async () => {
+    const seen = await redirectedDownload('https://hub.example', 'http://hub.example');
+    expect(seen.filter((r) => r.origin === 'https://hub.example').map((r) => r.authorization)).toEqual(['Bearer hf_secret']);
+    const clear = seen.filter((r) => r.origin === 'http://hub.example');
+    expect(clear.length).toBeGreaterThan(0);
+    expect(clear.map((r) => r.authorization)).toEqual(clear.map(() => null));
+  });
+
+  it('is not sent to another port of the same host, nor to another host', async () => {
+    for (const cdn of ['https://hub.example:8443', 'https://cdn.example']) {
+      const seen = await redirectedDownload('https://hub.example', cdn);
+      expect(seen.filter((r) => r.origin === cdn).every((r) => r.authorization === null)).toBe(true);
+    }
+    expect(tokenAllowed('http://127.0.0.1:9000', 'http://127.0.0.1:9000/x')).toBe(true);
+    expect(tokenAllowed('https://huggingface.co', 'https://huggingface.co:443/a')).toBe(true);
+    expect(tokenAllowed('https://huggingface.co', 'http://huggingface.co/a')).toBe(false);
   });
 });

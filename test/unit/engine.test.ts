@@ -139,6 +139,22 @@ describe('engine.analyze and headDetail', () => {
     await e2.unload();
   });
 
+  it('answers predictions of the analysis it holds synchronously, and only those (browser mode’s fast path)', async () => {
+    const text = 'The cat sat on the mat and the cat';
+    const req = { text, prependEndOfText: false };
+    expect(m.engine.cachedPredictions({ ...req, text: 'something else entirely', position: 0 })).toBeNull();
+    await m.engine.analyze(req);
+    const fast = m.engine.cachedPredictions({ ...req, position: 2 });
+    expect(fast).not.toBeNull();
+    expect(fast).toEqual(await m.engine.predictions({ ...req, position: 2 }));
+    expect(m.engine.cachedPredictions({ ...req, text: text + ' again', position: 2 })).toBeNull();
+    expect(m.engine.cachedPredictions({ ...req, position: 999 })).toBeNull();
+    // While an update runs the cache holds nothing: no answer from a half-written cache.
+    const running = m.engine.analyze({ ...req, text: 'A different sentence now' });
+    expect(m.engine.cachedPredictions({ ...req, position: 2 })).toBeNull();
+    await running;
+  });
+
   it('refuses work after unload with a clear error', async () => {
     const e = new Engine({ cacheDir: tempDir() });
     await expect(e.analyze({ text: 'x', prependEndOfText: false })).rejects.toThrow(/no model is loaded/);

@@ -3,6 +3,9 @@ import { createHandlers, parseAnalyzeRequest, parseHeadDetailRequest, parsePredi
 import { CHANNELS, LIMITS } from '../../src/shared/api';
 import { Engine } from '../../src/engine/engine';
 import { tempDir } from '../helpers/fixtures';
+import { ModelLibrary } from '../../src/engine/library';
+import { ModelHost } from '../../src/main/model-host';
+import { CATALOGUE } from '../../src/engine/hub';
 
 describe('IPC argument validation in main', () => {
   it('accepts a well-formed analyze request and defaults prependEndOfText to false', () => {
@@ -53,5 +56,57 @@ describe('IPC argument validation in main', () => {
     failed.catch(() => undefined);
     const handlers = createHandlers(new Engine({ cacheDir: tempDir() }), failed);
     await expect(handlers[CHANNELS.analyze]({ text: 'x' })).rejects.toThrow(/AtlasError: model\.safetensors: truncated/);
+  });
+});
+
+describe('downloads only of what the person chose (issue 16 item 2)', () => {
+  function setup(confirm?: (repo: string) => Promise<boolean>): {
+    download: (repo: string) => Promise<unknown>;
+    started: string[];
+    asked: string[];
+  } {
+    const engine = new Engine({ cacheDir: tempDir() });
+    const library = new ModelLibrary({ bundledDir: tempDir(), modelsDir: tempDir(), graphCacheDir: tempDir() });
+    const started: string[] = [];
+    const asked: string[] = [];
+    // Record instead of fetching: what matters here is whether a download may start at all.
+    library.startDownload = (repo: string) => void started.push(repo);
+    const desktop = confirm
+      ? {
+          pickFolder: async () => null,
+          reveal: () => {},
+          confirmDownload: async (repo: string) => {
+            asked.push(repo);
+            return confirm(repo);
+          },
+        }
+      : null;
+    const handlers = createHandlers(engine, Promise.resolve(), null, new ModelHost(engine, library, desktop));
+    return { download: (repo) => handlers[CHANNELS.download]({ repo }), started, asked };
+  }
+
+  it('starts catalogue models without asking', async () => {
+    const s = setup(async () => false);
+    await s.download(CATALOGUE[0]?.repo ?? '');
+    expect(s.started).toEqual([CATALOGUE[0]?.repo]);
+    expect(s.asked).toEqual([]);
+  });
+
+  it('refuses any other repository where nobody can be asked (browser mode)', async () => {
+    const s = setup();
+    await expect(s.download('attacker/payload')).rejects.toThrow(
+      /attacker\/payload is not in the model catalogue, and only catalogue models can be downloaded here/,
+    );
+    expect(s.started).toEqual([]);
+  });
+
+  it('asks the person in the desktop app, naming the repository; starts only on yes', async () => {
+    const no = setup(async () => false);
+    await expect(no.download('someone/fine-tune')).rejects.toThrow(/the download of someone\/fine-tune was not confirmed/);
+    expect(no.asked).toEqual(['someone/fine-tune']);
+    expect(no.started).toEqual([]);
+    const yes = setup(async () => true);
+    await yes.download('someone/fine-tune');
+    expect(yes.started).toEqual(['someone/fine-tune']);
   });
 });

@@ -33,7 +33,8 @@ function httpApi(): AtlasApi {
     }
     const res = await fetch(`api/${channel}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', 'x-atlas-client': client },
+      // The custom header and content type make this a request no cross-site page can send.
+      headers: { 'content-type': 'application/octet-stream', 'x-atlas-api': '1', 'x-atlas-client': client },
       body: pack(arg ?? null) as BodyInit,
     });
     if (res.headers.get('content-type') === 'application/octet-stream') {

@@ -7,7 +7,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Engine } from '../engine/engine';
-import { bundledModelDir } from '../engine/paths';
+import { bundledModelDir, packagedBundledModelDir } from '../engine/paths';
 import { SAVE_TYPES } from '../shared/api';
 import { ModelLibrary } from '../engine/library';
 import { createHandlers, type Saver } from './handlers';
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const graphCacheDir = join(app.getPath('userData'), 'graph-cache');
   const engine = new Engine({ cacheDir: graphCacheDir });
   // Packaged, the bundled model is an extra resource (<resources>/models, outside the asar).
-  const bundled = bundledModelDir(app.isPackaged ? dirname(process.resourcesPath) : app.getAppPath());
+  const bundled = app.isPackaged ? packagedBundledModelDir(process.resourcesPath) : bundledModelDir(app.getAppPath());
   const library = new ModelLibrary({ bundledDir: bundled, modelsDir: join(app.getPath('userData'), 'models'), graphCacheDir });
   const desktop: DesktopHooks = {
     pickFolder: async () => {

@@ -727,10 +727,11 @@ def main():
                 for (p, rows), old in zip(slow, before):
                     p[rows] = old + a.seeded_lr_mult * (p[rows] - old)
         step += 1
-        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        # Kept on the device: a .item() per step would make the CPU wait for the GPU every step.
+        ema = loss.detach().float() if ema is None else 0.98 * ema + 0.02 * loss.detach().float()
         if step % 25 == 0:
             log["steps"].append(step0 + step)
-            log["train_loss"].append(ema)
+            log["train_loss"].append(float(ema))
             log["tokens"].append(tokens0 + step * a.batch * a.n_ctx)
         if ckpt_dir and log_spaced(step):
             save_checkpoint(step)
@@ -747,7 +748,7 @@ def main():
             log["eval_steps"].append(step0 + step)
             log["heldout_loss"].append(hl)
             log.setdefault("best_prev_token", []).append(float(prev.max()))
-            print(f"step {step0 + step} lr {lr:.2e} train {ema:.3f} held-out {hl:.3f} "
+            print(f"step {step0 + step} lr {lr:.2e} train {float(ema):.3f} held-out {hl:.3f} "
                   f"prev-token best L{best[0]}H{best[1]} {prev.max():.3f} "
                   f"{time.time() - t0:.0f}s tok/s {step * a.batch * a.n_ctx / (time.time() - t0):.0f}", flush=True)
             if hs["steps"] and hs["steps"][-1] == step0 + step:

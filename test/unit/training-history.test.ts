@@ -36,7 +36,7 @@ function log(L: number, H: number, rows: number, tweak?: (hs: Record<string, unk
 const shape = { nLayers: 3, nHeads: 4 };
 
 describe("training-log.json's per-head scores (how the model's heads formed)", () => {
-  it("reads the log train.py writes", () => {
+  it('reads the log train.py writes', () => {
     const h = parseTrainingHistory(REAL, { nLayers: 2, nHeads: 2 });
     expect(h).not.toBeNull();
     expect(h!.steps).toEqual([1, 2, 4, 5, 8, 10, 15, 16, 20]);

@@ -16,11 +16,13 @@ import type {
   Predictions,
   PredictionsRequest,
   TokenInfo,
+  TrainingHistory,
 } from '../shared/api';
 import { inductionScore } from '../shared/head-scores';
 import { DRAWN_TOKENS, TOP_K, incrementalNames } from '../shared/hooks';
 import { ensureBuilt } from './graph-cache';
 import { readModelMeta } from './model-meta';
+import { readTrainingHistory } from './training-history';
 import { Gpt2Checkpoint, type Gpt2Config } from './gpt2-weights';
 import { AnalysisCache, type RowHook } from './incremental';
 import { ModelRuntime, type HostTensor } from './runtime';
@@ -58,6 +60,8 @@ interface Loaded {
    *  effects and predictions away from the last token. */
   unembed: { U: Float32Array; gamma: Float32Array; beta: Float32Array } | null;
   induction: InductionProbe | null;
+  /** training-log.json's per-head scores over training, validated at load (null: none). */
+  history: TrainingHistory | null;
   /** What the last analyses computed, so the next one runs only the changed positions. */
   cache: AnalysisCache;
   /** Zero-length past inputs: a plain full forward pass. */
@@ -142,6 +146,7 @@ export class Engine {
       dir,
       unembed: null,
       induction: null,
+      history: readTrainingHistory(dir, { nLayers: c.nLayer, nHeads: c.nHead }),
       cache: new AnalysisCache(shape),
       emptyPast: AnalysisCache.emptyPast(shape),
     };
@@ -413,6 +418,11 @@ export class Engine {
     }
     m.induction = { scores, sequences: PROBE_SEQUENCES, blockLength: n };
     return m.induction;
+  }
+
+  /** How the loaded model's heads formed: training-log.json's per-head scores, or null. */
+  trainingHistory(): TrainingHistory | null {
+    return this.model().history;
   }
 
   async headDetail(req: HeadDetailRequest): Promise<HeadDetail> {

@@ -166,6 +166,7 @@ export function createHandlers(
     [CHANNELS.contribution]: wrap(async (arg) => engine.contribution(parseContributionRequest(arg))),
     [CHANNELS.predictions]: wrap(async (arg) => engine.predictions(parsePredictionsRequest(arg))),
     [CHANNELS.inductionProbe]: wrap(async () => engine.inductionProbe()),
+    [CHANNELS.trainingHistory]: wrap(async () => engine.trainingHistory()),
     [CHANNELS.exportData]: wrap(async (arg) => {
       const file = await exportAnalysis(engine, parseAnalyzeRequest(arg));
       return save(file.name, file.bytes);

@@ -14,6 +14,7 @@ export function createApi(invoke: Invoke): AtlasApi {
     headDetail: (req) => invoke(CHANNELS.headDetail, req) as ReturnType<AtlasApi['headDetail']>,
     contribution: (req) => invoke(CHANNELS.contribution, req) as ReturnType<AtlasApi['contribution']>,
     inductionProbe: () => invoke(CHANNELS.inductionProbe) as ReturnType<AtlasApi['inductionProbe']>,
+    trainingHistory: () => invoke(CHANNELS.trainingHistory) as ReturnType<AtlasApi['trainingHistory']>,
     predictions: (req) => invoke(CHANNELS.predictions, req) as ReturnType<AtlasApi['predictions']>,
     exportData: (req) => invoke(CHANNELS.exportData, req) as ReturnType<AtlasApi['exportData']>,
     saveFile: (req) => invoke(CHANNELS.saveFile, req) as ReturnType<AtlasApi['saveFile']>,

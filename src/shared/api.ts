@@ -54,6 +54,24 @@ export interface ModelInfo {
   preferredHead: { layer: number; head: number } | null;
 }
 
+/**
+ * Per-head scores recorded while the model trained (train.py's training-log.json beside the
+ * weights): "how this model's heads formed". Row i of each series is every head's score at
+ * steps[i], index layer·heads + head, defined as in head-scores.ts (previous-token and
+ * first-token on held-out text, induction on the engine's probe).
+ */
+export interface TrainingHistory {
+  layers: number;
+  heads: number;
+  /** Training steps, increasing, ≥ 1. */
+  steps: number[];
+  /** Training tokens seen at each step. */
+  tokens: number[];
+  previousToken: number[][];
+  firstToken: number[][];
+  induction: number[][];
+}
+
 export interface AnalyzeRequest {
   text: string;
   /** Put GPT-2's `<|endoftext|>` token first (off by default). */
@@ -265,6 +283,8 @@ export interface AtlasApi {
   /** Top-k next-token predictions at any position (the analysis carries the last one's). */
   predictions(req: PredictionsRequest): Promise<Predictions>;
   inductionProbe(): Promise<InductionProbe>;
+  /** The loaded model's per-head scores over training, or null when its folder has none. */
+  trainingHistory(): Promise<TrainingHistory | null>;
   /** The analysis as data: analysis.json plus a .npy per TransformerLens hook, zipped. */
   exportData(req: AnalyzeRequest): Promise<SaveResult>;
   saveFile(req: SaveFileRequest): Promise<SaveResult>;
@@ -291,6 +311,7 @@ export const CHANNELS = {
   contribution: 'atlas:contribution',
   predictions: 'atlas:predictions',
   inductionProbe: 'atlas:induction-probe',
+  trainingHistory: 'atlas:training-history',
   exportData: 'atlas:export-data',
   saveFile: 'atlas:save-file',
   library: 'atlas:library',

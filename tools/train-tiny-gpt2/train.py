@@ -5,7 +5,12 @@ Offline tool, never part of `npm install`, `npm start` or `npm test`. See README
 
 Input:  the token files written by prepare-data.ts (uint16 GPT-2 token ids).
 Output: model.safetensors (F16, HF GPT-2 key names, Conv1D [in, out] weights, tied lm_head),
-        config.json (HF GPT-2 config), training-log.json (loss curve and run facts).
+        config.json (HF GPT-2 config), training-log.json (loss curve, run facts and per-head
+        scores over training: see head_score_row), checkpoints/step-NNNNNNNN/ (the same two
+        files at log-spaced steps 1, 2, 4, 8, ... and the last step).
+
+Runs on the CPU (Debian's torch 1.13) or a CUDA GPU (--device; torch 2.x there): the code that
+differs is only where tensors live (`dev`) and the autocast device; the exported file is the same.
 
 The model is GPT-2 exactly (nanoGPT's model.py is the template): pre-LayerNorm blocks, learned
 positions, GELU tanh approximation, LayerNorm eps 1e-5, unembedding tied to wte, biases everywhere.
@@ -214,6 +219,7 @@ def hf_state_dict(model):
     """Rename to HF GPT-2 keys; nn.Linear stores [out, in], HF's Conv1D stores [in, out]."""
     wte = model.wte.weight
     if model.vocab is not None:  # back to the full table: the shared row into every unseen row
+        wte = wte.detach().float().cpu()  # built on the CPU whatever the device (indices are numpy)
         full = wte[model.vocab.shared].detach().expand(VOCAB, wte.shape[1]).clone()
         full[torch.from_numpy(model.vocab.seen)] = wte[: model.vocab.shared].detach()
         wte = full
@@ -263,17 +269,18 @@ def load_hf_state_dict(model, path):
         if model.vocab is not None:
             full = src.pop("wte.weight")
             unseen = np.setdiff1d(np.arange(VOCAB), model.vocab.seen)
-            model.wte.weight[: model.vocab.shared] = full[torch.from_numpy(model.vocab.seen)]
-            model.wte.weight[model.vocab.shared] = full[torch.from_numpy(unseen)].mean(0)
+            dev = model.wte.weight.device
+            model.wte.weight[: model.vocab.shared] = full[torch.from_numpy(model.vocab.seen)].to(dev)
+            model.wte.weight[model.vocab.shared] = full[torch.from_numpy(unseen)].mean(0).to(dev)
         for name, p in hf_state_dict(model).items():
             if name == "wte.weight" and model.vocab is not None:
                 continue
             t = src[name]
             target = p if p.shape == t.shape else None
             if target is None:  # a transposed view of an nn.Linear weight: copy into its base
-                p.t().copy_(t.t())
+                p.t().copy_(t.t().to(p.device))
             else:
-                p.copy_(t)
+                p.copy_(t.to(p.device))
 
 
 def write_safetensors(path, tensors, metadata):
@@ -283,7 +290,7 @@ def write_safetensors(path, tensors, metadata):
     blobs = []
     offset = 0
     for name in sorted(tensors):
-        arr = tensors[name].detach().to(torch.float16).contiguous().numpy()
+        arr = tensors[name].detach().to("cpu", torch.float16).contiguous().numpy()
         raw = arr.astype("<f2").tobytes()
         header[name] = {"dtype": "F16", "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
@@ -340,7 +347,22 @@ def echo_row(train, n, rng, pairs=(2, 3)):
     return np.asarray(row[:n], dtype=np.int64)
 
 
-def batches(train, a, rng, extra=None, mix=None):
+def random_repeat_row(n, rng, n_tokens, block=(10, 64)):
+    """Blocks of uniformly random tokens, each written twice in a row ("x y z ... x y z ..."),
+    until the row is full. Natural text never says which token follows a random one, so the
+    second copy is predictable only by looking back at the first: the induction task itself,
+    the same kind of sequence the engine's induction probe (Engine.inductionProbe) measures on.
+    Tokens are drawn from the training vocabulary (compact ids below `n_tokens`), block lengths
+    uniformly from `block`."""
+    row = []
+    while len(row) < n:
+        k = int(rng.integers(block[0], block[1] + 1))
+        b = rng.integers(0, n_tokens, size=k)
+        row.extend(b.tolist() * 2)
+    return np.asarray(row[:n], dtype=np.int64)
+
+
+def batches(train, a, rng, extra=None, mix=None, n_tokens=None):
     """Random windows of the training stream. A share of rows (--repeat-frac) is a random span
     of real text written twice in a row: copying from context is what induction heads do, and
     natural text this small repeats too rarely for them to form in a CPU-sized budget. Another
@@ -353,7 +375,9 @@ def batches(train, a, rng, extra=None, mix=None):
             u = rng.random()
             if u < a.echo_frac:
                 x[r] = echo_row(train, T + 1, rng, a.echo_pairs)
-            elif u < a.echo_frac + a.repeat_frac:
+            elif u < a.echo_frac + a.random_repeat_frac:
+                x[r] = random_repeat_row(T + 1, rng, n_tokens)
+            elif u < a.echo_frac + a.random_repeat_frac + a.repeat_frac:
                 span = int(rng.integers(16, (T + 1) // 2 + 1))
                 s = int(rng.integers(0, len(train) - span))
                 chunk = train[s : s + span].astype(np.int64)
@@ -377,7 +401,7 @@ def attention_scores(model, data, n_ctx, windows=4):
     scores = None
     for w in range(windows):
         s = w * n_ctx
-        x = torch.from_numpy(data[s : s + n_ctx].astype(np.int64))[None]
+        x = torch.from_numpy(data[s : s + n_ctx].astype(np.int64))[None].to(model.wpe.weight.device)
         model(x)
         per_layer = []
         for b in model.h:
@@ -386,7 +410,68 @@ def attention_scores(model, data, n_ctx, windows=4):
         cur = torch.stack(per_layer)  # [L, H]
         scores = cur if scores is None else scores + cur
     model.train()
-    return (scores / windows).numpy()
+    return (scores / windows).float().cpu().numpy()
+
+
+# The engine's induction probe (src/engine/engine.ts, Engine.inductionProbe), reproduced exactly:
+# 8 sequences of <|endoftext|> + a block of n random token ids + the same block again, with
+# n = min(50, floor((min(n_ctx, DRAWN_TOKENS = 128) - 1) / 2)), ids 1000 + floor(u * 40000)
+# from the same 32-bit LCG (seed 2022, x -> 1664525 x + 1013904223 mod 2^32, u = x / 2^32).
+PROBE_SEQUENCES, PROBE_BLOCK, DRAWN_TOKENS = 8, 50, 128
+
+
+def engine_probe_ids(n_ctx):
+    """[PROBE_SEQUENCES, 2n + 1] GPT-2 token ids and n: the engine's probe sequences, id for id."""
+    n = min(PROBE_BLOCK, (min(n_ctx, DRAWN_TOKENS) - 1) // 2)
+    seed = 2022
+    seqs = []
+    for _ in range(PROBE_SEQUENCES):
+        block = []
+        for _ in range(n):
+            seed = (seed * 1664525 + 1013904223) % 4294967296
+            block.append(1000 + int(seed / 4294967296 * 40000))
+        seqs.append([EOT] + block + block)
+    return np.asarray(seqs, dtype=np.int64), n
+
+
+@torch.no_grad()
+def head_score_row(model, held, n_ctx, probe, windows=8):
+    """Per-head scores, each a list of L*H floats in the app's order (index l*H + h), defined as
+    in src/shared/head-scores.ts:
+      previous_token: mean weight from query i to key i-1 over i >= 1 (previousTokenScore),
+      first_token:    mean weight from query i to key 0 over i >= 1 (firstTokenScore),
+      both averaged over `windows` held-out windows of n_ctx tokens (the app computes them on
+      the user's text; tools/eval/evaluate.ts on held-out windows, as here);
+      induction: inductionScore(pattern, T, n, offset 1) averaged over the engine's probe
+      sequences (`probe`, from engine_probe_ids and mapped through the training vocabulary).
+    Patterns are computed in float32 without autocast, in eval mode (no dropout)."""
+    model.eval()
+    dev = model.wpe.weight.device
+    x = torch.from_numpy(np.stack([held[w * n_ctx : (w + 1) * n_ctx] for w in range(windows)]).astype(np.int64))
+    model(x.to(dev))
+    prev, first = [], []
+    for b in model.h:
+        p = b.last_pattern  # [B, H, T, T]
+        prev.append(torch.diagonal(p, offset=-1, dim1=2, dim2=3).mean(dim=(0, 2)))
+        first.append(p[:, :, 1:, 0].mean(dim=(0, 2)))
+    ids, n = probe
+    model(torch.from_numpy(ids).to(dev))
+    ind = []
+    j = torch.arange(n - 1, device=dev)
+    for b in model.h:
+        p = b.last_pattern  # [S, H, 2n+1, 2n+1]
+        ind.append(p[:, :, 1 + n + j, 2 + j].mean(dim=(0, 2)))
+    model.train()
+
+    def flat(rows):
+        return [round(float(v), 4) for v in torch.stack(rows).reshape(-1).float().cpu()]
+
+    return {"previous_token": flat(prev), "first_token": flat(first), "induction": flat(ind)}
+
+
+def log_spaced(step):
+    """Checkpoint steps: 1, 2, 4, 8, ... (the last step is saved too)."""
+    return step > 0 and step & (step - 1) == 0
 
 
 @torch.no_grad()
@@ -397,8 +482,9 @@ def evaluate(model, data, n_ctx, max_windows=64):
     for i, s in enumerate(range(0, len(data) - n_ctx - 1, step)):
         if i >= max_windows:
             break
-        x = torch.from_numpy(data[s : s + n_ctx].astype(np.int64))[None]
-        y = torch.from_numpy(data[s + 1 : s + n_ctx + 1].astype(np.int64))[None]
+        dev = model.wpe.weight.device
+        x = torch.from_numpy(data[s : s + n_ctx].astype(np.int64))[None].to(dev)
+        y = torch.from_numpy(data[s + 1 : s + n_ctx + 1].astype(np.int64))[None].to(dev)
         logits, _ = model(x)
         per_token = F.cross_entropy(logits.float()[0], y[0], reduction="none")
         if model.vocab is not None:  # one particular unseen token is 1/U of the shared row's mass
@@ -428,11 +514,27 @@ def main():
                     help="after MIN minutes plain windows are Brown only (an in-domain finish; the extra "
                          "text still sets the vocabulary, so a run that --resume's a mixed one keeps its rows)")
     ap.add_argument("--echo-frac", type=float, default=0.0, help="share of echo_row rows")
+    ap.add_argument("--random-repeat-frac", type=float, default=0.0,
+                    help="share of random_repeat_row rows (random tokens, each block written twice)")
     ap.add_argument("--echo-pairs", type=int, nargs=2, default=[2, 3], metavar=("MIN", "MAX"),
                     help="repetitions of each pair in an echo segment (phase 2 used 3 12)")
     ap.add_argument("--minutes", type=float, default=100, help="wall-time budget; the LR schedule is fitted to it")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                    help="auto: CUDA when torch sees a GPU, else the CPU. cuda: a GPU or a clear error. "
+                         "On CUDA the matmuls run under bf16 autocast (as --bf16 does on the CPU)")
+    ap.add_argument("--lr-hold-frac", type=float, default=0.0,
+                    help="keep the learning rate at --lr (after warm-up) for up to this share of the budget, "
+                         "then cosine to --min-lr over the rest; 0: plain warm-up + cosine")
+    ap.add_argument("--lr-hold-until-induction", type=float, default=None, metavar="SCORE",
+                    help="end the hold early once any head's induction score (engine probe) reaches SCORE")
+    ap.add_argument("--score-every", type=int, default=0,
+                    help="record per-head scores every this many steps (0: at each --eval-every); they are "
+                         "also recorded at every checkpoint step")
+    ap.add_argument("--score-windows", type=int, default=8, help="held-out windows for the per-head scores")
+    ap.add_argument("--checkpoints", default=None,
+                    help="folder for log-spaced checkpoints (default OUT/checkpoints); 'none' for none")
     ap.add_argument("--bf16", action="store_true",
                     help="bfloat16 autocast for the matmuls (1.8x faster on CPUs with avx512_bf16); "
                          "weights, optimizer state and the loss stay float32")
@@ -477,6 +579,16 @@ def main():
 
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
+    if a.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"train.py: --device cuda, but this torch ({torch.__version__}) sees no CUDA GPU "
+                         "(torch.cuda.is_available() is False). Use --device cpu or auto.")
+    if a.device == "auto" and not torch.cuda.is_available():
+        print("no CUDA GPU visible: training on the CPU", flush=True)
+    dev = torch.device("cuda" if a.device != "cpu" and torch.cuda.is_available() else "cpu")
+    use_bf16 = a.bf16 or dev.type == "cuda"
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        print(f"device: {torch.cuda.get_device_name(dev)} (torch {torch.__version__}), bf16 autocast", flush=True)
     rng = np.random.default_rng(a.seed)
     train = np.fromfile(os.path.join(a.data, "train.u16"), dtype="<u2")
     held = np.fromfile(os.path.join(a.data, "heldout.u16"), dtype="<u2")
@@ -497,19 +609,21 @@ def main():
     if a.resume:
         load_hf_state_dict(model, a.resume)
         print(f"resumed from {a.resume}", flush=True)
+    model.to(dev)
     named = list(model.named_parameters())
     decay = [p for n, p in named if p.dim() >= 2 and "c_attn" not in n and n != "wpe.weight"]
     attn = [p for n, p in named if "c_attn" in n and p.dim() >= 2]
     attn_bias = [p for n, p in named if "c_attn" in n and p.dim() < 2]
     no_decay = [p for n, p in named if p.dim() < 2 and "c_attn" not in n]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.1},
-         {"params": [model.wpe.weight], "weight_decay": a.wpe_decay, "lr_mult": a.wpe_lr_mult},
-         {"params": attn, "weight_decay": a.attn_decay, "lr_mult": a.qkv_lr_mult},
-         {"params": attn_bias, "weight_decay": 0.0, "lr_mult": a.qkv_lr_mult},
-         {"params": no_decay, "weight_decay": 0.0}],
-        lr=a.lr, betas=(0.9, 0.95),
-    )
+    groups = [{"params": decay, "weight_decay": 0.1},
+              {"params": [model.wpe.weight], "weight_decay": a.wpe_decay, "lr_mult": a.wpe_lr_mult},
+              {"params": attn, "weight_decay": a.attn_decay, "lr_mult": a.qkv_lr_mult},
+              {"params": attn_bias, "weight_decay": 0.0, "lr_mult": a.qkv_lr_mult},
+              {"params": no_decay, "weight_decay": 0.0}]
+    try:  # torch 2.x on CUDA: one fused kernel for the whole update (same arithmetic)
+        opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.95), fused=dev.type == "cuda")
+    except (TypeError, RuntimeError):  # torch 1.13: no fused AdamW
+        opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.95))
     # As exported: the full 50257-row table.
     n_params = sum(p.numel() for p in model.parameters()) + (VOCAB - model.wte.weight.shape[0]) * a.d_model
     n_extra = 0 if extra is None else len(extra)
@@ -532,9 +646,46 @@ def main():
     step = 0
     ema = None
     mix = {"extra": a.extra_frac}  # the share batches() reads, set to 0 after --extra-until
-    it = batches(train, a, rng, extra, mix)
+    it = batches(train, a, rng, extra, mix, vocab.shared if vocab else VOCAB)
     # The seeded heads' W_Q/W_K rows, which learn at --seeded-lr-mult (None: the normal rate).
     slow = seeded_rows(model, a.seed_prev_heads) if a.seed_prev_heads and a.seeded_lr_mult != 1.0 else None
+    if slow:
+        slow = [(p, rows.to(dev)) for p, rows in slow]
+    probe_ids, probe_n = engine_probe_ids(a.n_ctx)
+    probe = (vocab.compact(probe_ids) if vocab else probe_ids, probe_n)
+    score_every = a.score_every or a.eval_every
+    ckpt_dir = None if a.checkpoints == "none" else (a.checkpoints or os.path.join(a.out, "checkpoints"))
+    L, H = a.n_layer, a.n_head
+    hs = (prior or {}).get("head_scores") or {"layers": L, "heads": H, "steps": [], "tokens": [],
+                                               "previous_token": [], "first_token": [], "induction": []}
+    hs["definitions"] = ("per head, index layer*heads + head, as src/shared/head-scores.ts: previous_token and "
+                         "first_token on held-out windows, induction on the engine's probe (train.py head_score_row)")
+    log["head_scores"] = hs
+    hold_end = None  # the step the constant learning rate ended (--lr-hold-frac)
+    hold = a.lr_hold_frac > 0
+
+    def record_scores(at):
+        row = head_score_row(model, held, a.n_ctx, probe, a.score_windows)
+        hs["steps"].append(step0 + at)
+        hs["tokens"].append(tokens0 + at * a.batch * a.n_ctx)
+        for k, v in row.items():
+            hs[k].append(v)
+        return row
+
+    def write_log(extra=None):
+        out = dict(log, **(extra or {}))
+        with open(os.path.join(a.out, "training-log.json.tmp"), "w") as f:
+            json.dump(out, f)
+        os.replace(os.path.join(a.out, "training-log.json.tmp"), os.path.join(a.out, "training-log.json"))
+
+    def save_checkpoint(at):
+        d = os.path.join(ckpt_dir, f"step-{step0 + at:08d}")
+        os.makedirs(d, exist_ok=True)
+        write_safetensors(os.path.join(d, "model.safetensors"), hf_state_dict(model), {"format": "pt"})
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(hf_config(a), f, indent=2)
+            f.write("\n")
+
     est_total = None
     while True:
         elapsed = time.time() - t0
@@ -545,10 +696,16 @@ def main():
             est_total = max(step + 1, int(step * budget / elapsed))
             if a.max_steps:
                 est_total = min(est_total, a.max_steps)
+        if hold and step >= a.warmup and elapsed >= a.lr_hold_frac * budget:
+            hold, hold_end = False, step
+            print(f"step {step0 + step}: learning-rate hold ends (time)", flush=True)
+        start = a.warmup if hold_end is None else hold_end
         if step < a.warmup:
             lr = a.lr * (step + 1) / a.warmup
+        elif hold:
+            lr = a.lr
         elif est_total:
-            frac = min(1.0, (step - a.warmup) / max(1, est_total - a.warmup))
+            frac = min(1.0, (step - start) / max(1, est_total - start))
             lr = a.min_lr + 0.5 * (a.lr - a.min_lr) * (1 + math.cos(math.pi * frac))
         else:
             lr = a.lr
@@ -557,7 +714,8 @@ def main():
         if a.extra_until is not None and elapsed >= a.extra_until * 60:
             mix["extra"] = 0.0
         x, y = next(it)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+        x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
             _, loss = model(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -569,11 +727,20 @@ def main():
                 for (p, rows), old in zip(slow, before):
                     p[rows] = old + a.seeded_lr_mult * (p[rows] - old)
         step += 1
-        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        # Kept on the device: a .item() per step would make the CPU wait for the GPU every step.
+        ema = loss.detach().float() if ema is None else 0.98 * ema + 0.02 * loss.detach().float()
         if step % 25 == 0:
             log["steps"].append(step0 + step)
-            log["train_loss"].append(ema)
+            log["train_loss"].append(float(ema))
             log["tokens"].append(tokens0 + step * a.batch * a.n_ctx)
+        if ckpt_dir and log_spaced(step):
+            save_checkpoint(step)
+        if step % score_every == 0 or (ckpt_dir and log_spaced(step)):
+            row = record_scores(step)
+            if hold and a.lr_hold_until_induction is not None and max(row["induction"]) >= a.lr_hold_until_induction:
+                hold, hold_end = False, step
+                print(f"step {step0 + step}: induction {max(row['induction']):.3f}: learning-rate hold ends",
+                      flush=True)
         if step % a.eval_every == 0:
             hl = evaluate(model, held, a.n_ctx, 16)
             prev = attention_scores(model, held, a.n_ctx)
@@ -581,14 +748,23 @@ def main():
             log["eval_steps"].append(step0 + step)
             log["heldout_loss"].append(hl)
             log.setdefault("best_prev_token", []).append(float(prev.max()))
-            print(f"step {step0 + step} lr {lr:.2e} train {ema:.3f} held-out {hl:.3f} "
+            print(f"step {step0 + step} lr {lr:.2e} train {float(ema):.3f} held-out {hl:.3f} "
                   f"prev-token best L{best[0]}H{best[1]} {prev.max():.3f} "
                   f"{time.time() - t0:.0f}s tok/s {step * a.batch * a.n_ctx / (time.time() - t0):.0f}", flush=True)
+            if hs["steps"] and hs["steps"][-1] == step0 + step:
+                print("  scores: best " + ", ".join(
+                    f"{k} L{int(np.argmax(hs[k][-1])) // H}H{int(np.argmax(hs[k][-1])) % H} {max(hs[k][-1]):.3f}"
+                    for k in ("previous_token", "first_token", "induction")), flush=True)
+            write_log({"complete": False, "final_steps": step0 + step, "args": vars(a) if not prior else prior["args"]})
         if step % 1000 == 0:
             write_safetensors(os.path.join(a.out, "model.safetensors"), hf_state_dict(model), {"format": "pt"})
 
     wall = time.time() - t0
     final_held = evaluate(model, held, a.n_ctx, 64)
+    if step > 0 and (not hs["steps"] or hs["steps"][-1] != step0 + step):
+        record_scores(step)
+    if ckpt_dir and step > 0 and not log_spaced(step):
+        save_checkpoint(step)
     write_safetensors(os.path.join(a.out, "model.safetensors"), hf_state_dict(model), {"format": "pt"})
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(hf_config(a), f, indent=2)
@@ -601,14 +777,16 @@ def main():
         "final_heldout_loss_torch": final_held,
         "args": vars(a) if not prior else prior["args"],  # the first phase's: it set the model's shape
         "torch_version": torch.__version__,
+        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
+        "lr_hold_end_step": None if hold_end is None else step0 + hold_end,
+        "complete": True,
     })
     if prior:
         first = {"args": prior["args"], "steps": prior["final_steps"], "tokens": prior["tokens_seen"],
                  "wall_seconds": prior["wall_seconds"]}
         log["phases"] = prior.get("phases", [first]) + [
             {"args": vars(a), "steps": step, "tokens": step * a.batch * a.n_ctx, "wall_seconds": wall}]
-    with open(os.path.join(a.out, "training-log.json"), "w") as f:
-        json.dump(log, f)
+    write_log()
     print(f"done: {step} steps, {wall / 60:.1f} min, held-out loss {final_held:.3f}", flush=True)
 
 

@@ -90,6 +90,20 @@ else:
     words = "about a million words of 1961 American English"
     baseline_note = ""
 
+hs = log.get("head_scores")
+heads_formed = ""
+if hs and len(hs.get("steps", [])) >= 2:  # train.py since issue 20; plot_heads.py draws heads.png
+    heads_formed = f"""
+### How this model's heads formed
+
+Every head's previous-token, first-token and induction score at {len(hs['steps'])} points of
+training (steps {hs["steps"][0]:,} to {hs["steps"][-1]:,}: at steps 1, 2, 4, 8, ... and at a regular interval),
+as train.py recorded them with the app's definitions (`tools/train-tiny-gpt2/plot_heads.py`;
+the app draws the same data under "How its heads formed"):
+
+![How the heads formed](heads.png)
+"""
+
 card = f"""# tiny-gpt2-brown
 
 A small GPT-2 trained by this project on {corpus} so that Attention Atlas works offline
@@ -154,7 +168,7 @@ on one of these 2-core machines. Loss curve (with the best previous-token score 
 windows during training, {prev_curve[0]:.2f} at the first evaluation and {prev_curve[-1]:.2f} at the last): `loss.png`.
 
 ![Loss curve](loss.png)
-
+{heads_formed}
 ## Evaluation
 
 `npx tsx tools/eval/evaluate.ts resources/models/tiny-gpt2-brown`, which runs the model through

@@ -355,6 +355,16 @@ export const en = {
   'lang.label': 'Language',
   'lang.en': 'English',
   'lang.zh-CN': '简体中文',
+  // issue 20
+  'formed.open': 'How its heads formed',
+  'formed.title': 'How this model’s heads formed',
+  'formed.close': 'Close',
+  'formed.score': 'Score',
+  'formed.axisSteps': 'training step (log scale)',
+  'formed.threshold': 'label threshold {value}',
+  'formed.tooltip': 'step {step} · {tokens} M tokens seen',
+  'formed.note':
+    'One line per head: its score at {rows} points of training up to step {last}, as recorded in training-log.json beside the weights. Previous-token and first-token scores are on held-out text, induction on the repeated random tokens the head atlas uses. In colour: the three heads that score highest at the end.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -10,6 +10,7 @@ import type {
   Contribution,
   HeadDetail,
   InductionProbe,
+  TrainingHistory,
   LibraryState,
   ModelInfo,
   Predictions,
@@ -78,6 +79,9 @@ export class AtlasState {
   atlasOrder = $state<AtlasOrder>('layer');
   labelledOnly = $state(false);
   induction = $state.raw<InductionProbe | null>(null);
+  /** How the model's heads formed (training-log.json's per-head scores), when it has them. */
+  trainingHistory = $state.raw<TrainingHistory | null>(null);
+  private historyFor: string | null = null;
   contribution = $state.raw<Contribution | null>(null);
   /** Predictions at a focused query other than the last (the analysis carries the last one's). */
   otherPredictions = $state.raw<{ analysis: Analysis; predictions: Predictions } | null>(null);
@@ -337,6 +341,20 @@ export class AtlasState {
       if (id === this.latestDetail) this.detail = d;
     } catch (e) {
       if (id === this.latestDetail) this.error = t('error.generic', { message: (e as Error).message });
+    }
+  }
+
+  /** The loaded model's per-head scores over training (null: none, or not asked yet). */
+  async loadTrainingHistory(modelId: string | null): Promise<void> {
+    if (!this.atlas || modelId === this.historyFor) return;
+    this.historyFor = modelId;
+    this.trainingHistory = null;
+    if (modelId === null) return;
+    try {
+      const h = await this.atlas.trainingHistory();
+      if (this.historyFor === modelId) this.trainingHistory = h;
+    } catch {
+      // No history is shown; the model itself works.
     }
   }
 

@@ -3,7 +3,7 @@
  * of sorts, shared by every chart in the app. Registers the chart types the app uses once.
  */
 import { BarChart, HeatmapChart, LineChart, LinesChart, ScatterChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
+import { GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
 import { init, use, type ECharts } from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
 import { themeColor } from './theme.svelte';
@@ -16,6 +16,7 @@ use([
   ScatterChart,
   GridComponent,
   LegendComponent,
+  MarkLineComponent,
   TooltipComponent,
   VisualMapComponent,
   CanvasRenderer,

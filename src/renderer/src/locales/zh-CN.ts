@@ -329,4 +329,13 @@ export const zhCN: Record<MessageKey, string> = {
   'contrib.arrows': '各注意力头的 ΔE',
   'contrib.tie': '{count} 个词元并列（如 {examples} ……）',
   'contrib.tieTitle': '这些词元的效果完全相同，它们之间的任何顺序都没有意义；通常是模型训练时从未见过、共用同一行嵌入的词元。',
+  'formed.open': '注意力头是怎样形成的',
+  'formed.title': '这个模型的注意力头是怎样形成的',
+  'formed.close': '关闭',
+  'formed.score': '分数',
+  'formed.axisSteps': '训练步数（对数刻度）',
+  'formed.threshold': '标签阈值 {value}',
+  'formed.tooltip': '第 {step} 步 · 已见 {tokens} M 个词元',
+  'formed.note':
+    '每个注意力头一条线：它在训练中 {rows} 个时间点（直到第 {last} 步）的分数，取自权重旁的 training-log.json。前一词元和首词元分数在留出文本上计算，归纳分数在图谱所用的重复随机词元上计算。彩色标出的是训练结束时分数最高的三个头。',
 };

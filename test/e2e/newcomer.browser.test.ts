@@ -273,4 +273,27 @@ describe('newcomer fixes', () => {
     await page.screenshot({ path: `${SHOTS}/long-paste-1280x800-light.png` });
     await context.close();
   });
+
+  it('coalesces keystrokes while the engine is busy, and a reply that never comes does not freeze the view', async () => {
+    const stuck = 'A reply to this text takes a minute';
+    const analyses: string[] = [];
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, {
+      delayFor: (channel, arg) => {
+        if (channel !== 'atlas:analyze') return 0;
+        analyses.push((arg as { text: string }).text);
+        return (arg as { text: string }).text === stuck ? 60_000 : 0;
+      },
+    });
+    await page.getByTestId('qk-grid').waitFor();
+    await page.getByTestId('text-input').fill(stuck);
+    await expect.poll(() => analyses.includes(stuck)).toBe(true);
+    // Typed while the engine is busy: one request for the newest text, not one per keystroke.
+    const before = analyses.length;
+    await page.getByTestId('text-input').fill('');
+    await page.getByTestId('text-input').pressSequentially('The cat sat.', { delay: 20 });
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 15_000 }).toBe(4);
+    expect(analyses.length - before).toBeLessThanOrEqual(3);
+    expect(analyses.at(-1)).toBe('The cat sat.');
+    await context.close();
+  });
 });

@@ -87,6 +87,8 @@ export async function openApp(
     locale?: string;
     /** Query parameters for the page's URL, e.g. { lang: 'zh-CN' }. */
     params?: Record<string, string>;
+    /** Told the size of every reply the page receives (the benchmark counts bytes on the wire). */
+    onReply?: (channel: Channel, bytes: number) => void;
   } = {},
 ): Promise<HostedPage> {
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('out/renderer is missing: run `npm run build` first');
@@ -132,7 +134,9 @@ export async function openApp(
     } catch (e) {
       reply = { error: (e as Error).message };
     }
-    return toBase64(pack(reply));
+    const bytes = pack(reply);
+    options.onReply?.(channel as Channel, bytes.length);
+    return toBase64(bytes);
   });
   await page.goto(withParams(url, options.params));
   return { page, context, calls, console: consoleMessages };

@@ -24,6 +24,8 @@ import { t } from '../i18n';
 import { visibleToken } from '../token-text';
 
 export const DEFAULT_TEXT = 'The cat sat on the mat because it was tired, and the cat slept.';
+/** An analysis in flight longer than this stops holding back newer keystrokes. */
+const STUCK_MS = 2000;
 /** Show the progress hint only for analyses slower than this. */
 const SLOW_MS = 300;
 /** The grid draws at most this many tokens; the notice says how many were kept. */
@@ -217,30 +219,51 @@ export class AtlasState {
    * previous result stays on screen until the new one lands.
    */
   scheduleAnalysis(): void {
-    const text = this.text;
-    const prepend = this.prependEot;
-    if (this.inFlight) {
-      this.pending = { text, prepend };
-      return;
-    }
-    void this.runAnalyses(text, prepend);
+    this.request({ text: this.text, prepend: this.prependEot });
   }
 
-  private inFlight = false;
+  /**
+   * Busy: remember only the newest text, and look again when the request in flight would count
+   * as stuck. A request out longer than STUCK_MS no longer holds the queue (stale replies are
+   * dropped by number anyway), so one slow or lost reply can never freeze the view.
+   */
+  private request(next: { text: string; prepend: boolean }): void {
+    const busyFor = this.inFlightSince === null ? Infinity : performance.now() - this.inFlightSince;
+    if (busyFor < STUCK_MS) {
+      this.pending = next;
+      if (this.watchdog) clearTimeout(this.watchdog);
+      this.watchdog = setTimeout(
+        () => {
+          this.watchdog = null;
+          if (this.pending) this.request(this.pending);
+        },
+        STUCK_MS - busyFor + 10,
+      );
+      return;
+    }
+    void this.runAnalyses(next.text, next.prepend);
+  }
+
+  private inFlightSince: number | null = null;
+  private watchdog: ReturnType<typeof setTimeout> | null = null;
   private pending: { text: string; prepend: boolean } | null = null;
 
+  /** The running queue; a newer run (after a stuck request) replaces it and the old one stops. */
+  private run = 0;
+
   private async runAnalyses(text: string, prepend: boolean): Promise<void> {
-    this.inFlight = true;
-    try {
-      let next: { text: string; prepend: boolean } | null = { text, prepend };
-      while (next) {
-        this.pending = null;
-        await this.analyze(next.text, next.prepend);
-        next = this.pending;
-      }
-    } finally {
-      this.inFlight = false;
+    const run = ++this.run;
+    let next: { text: string; prepend: boolean } | null = { text, prepend };
+    while (next) {
+      this.pending = null;
+      this.inFlightSince = performance.now();
+      if (this.watchdog) clearTimeout(this.watchdog);
+      this.watchdog = null;
+      await this.analyze(next.text, next.prepend);
+      if (run !== this.run) return; // a newer run took over the queue
+      next = this.pending;
     }
+    this.inFlightSince = null;
   }
 
   async analyze(text: string, prepend: boolean): Promise<void> {

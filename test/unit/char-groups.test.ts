@@ -2,20 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { Gpt2Tokenizer } from '../../src/engine/tokenizer';
 import { attentionWeights } from '../../src/shared/attention-math';
 import { aggregateByCharacter, characterGroups, groupOfToken, isGroupMasked, type TokenSpan } from '../../src/shared/char-groups';
+import { rng } from '../helpers/random-model';
 
 const tok = new Gpt2Tokenizer();
-
-/** Deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `planes` causal softmax squares [n, n] from random scores. */
 function randomWeights(n: number, planes: number, seed: number): Float32Array {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { END_OF_TEXT_ID, Gpt2Tokenizer, IncrementalTokenizer } from '../../src/engine/tokenizer';
+import { rng } from '../helpers/random-model';
 
 const tok = new Gpt2Tokenizer();
 
@@ -8,18 +9,6 @@ function pieceEnds(text: string): number[] {
   const fresh = new IncrementalTokenizer(tok);
   fresh.encode(text);
   return [...fresh.pieceEnds()];
-}
-
-/** Deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -3,6 +3,7 @@ import { Tiktoken } from 'js-tiktoken/lite';
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
 import { describe, expect, it } from 'vitest';
 import { END_OF_TEXT_ID, Gpt2Tokenizer } from '../../src/engine/tokenizer';
+import { rng } from '../helpers/random-model';
 
 const tok = new Gpt2Tokenizer();
 /** The tokenizer this project used before the heap merge: its ids are the ones to keep. */
@@ -16,18 +17,6 @@ function cycle(base: string, n: number): string {
   let s = '';
   for (let i = 0; i < n; i++) s += cps[i % cps.length];
   return s;
-}
-
-/** Deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Alphabets for random mixed text: every piece kind GPT-2's pre-tokenizer has. */

@@ -4,6 +4,9 @@
  */
 import { basename, resolve } from 'node:path';
 import type {
+  AblatedToken,
+  Ablation,
+  AblationRequest,
   Analysis,
   AnalyzeRequest,
   Contribution,
@@ -15,10 +18,24 @@ import type {
   ModelInfo,
   Predictions,
   PredictionsRequest,
+  ScoreDecomposition,
+  ScoreRequest,
   TokenInfo,
 } from '../shared/api';
 import { inductionScore } from '../shared/head-scores';
-import { DRAWN_TOKENS, TOP_K, incrementalNames } from '../shared/hooks';
+import { DRAWN_TOKENS, TOP_K, hookNames, incrementalNames } from '../shared/hooks';
+import {
+  bilinearTerms,
+  forwardFromMid,
+  lnScale,
+  logProbs,
+  norm,
+  partNames,
+  projectParts,
+  residualParts,
+  topIndices,
+  type BlockWeights,
+} from './interpret';
 import { ensureBuilt } from './graph-cache';
 import { readModelMeta } from './model-meta';
 import { Gpt2Checkpoint, type Gpt2Config } from './gpt2-weights';
@@ -62,6 +79,10 @@ interface Loaded {
   cache: AnalysisCache;
   /** Zero-length past inputs: a plain full forward pass. */
   emptyPast: Record<string, HostTensor>;
+  /** Read on first use by explainScore / ablate: every block's weights, wte and wpe. */
+  weights: { blocks: BlockWeights[]; wte: Float32Array; wpe: Float32Array } | null;
+  /** The last full-graph run for explainScore / ablate, keyed by its ids (clicking cells reuses it). */
+  fullRun: { key: string; out: Record<string, HostTensor> } | null;
 }
 
 /** Random tokens repeated twice: enough sequences for a stable mean, short enough for any n_ctx. */
@@ -139,6 +160,8 @@ export class Engine {
       induction: null,
       cache: new AnalysisCache(shape),
       emptyPast: AnalysisCache.emptyPast(shape),
+      weights: null,
+      fullRun: null,
     };
     return info;
   }
@@ -392,6 +415,160 @@ export class Engine {
     }
     m.induction = { scores, sequences: PROBE_SEQUENCES, blockLength: n };
     return m.induction;
+  }
+
+  private interpretWeights(m: Loaded): NonNullable<Loaded['weights']> {
+    if (!m.weights) {
+      const ckpt = Gpt2Checkpoint.open(m.dir);
+      try {
+        const blocks = Array.from({ length: m.config.nLayer }, (_, l): BlockWeights => {
+          const r = (n: string): Float32Array => ckpt.read(`h.${l}.${n}`);
+          return {
+            ln1g: r('ln_1.weight'),
+            ln1b: r('ln_1.bias'),
+            attnW: r('attn.c_attn.weight'),
+            attnB: r('attn.c_attn.bias'),
+            projW: r('attn.c_proj.weight'),
+            projB: r('attn.c_proj.bias'),
+            ln2g: r('ln_2.weight'),
+            ln2b: r('ln_2.bias'),
+            fcW: r('mlp.c_fc.weight'),
+            fcB: r('mlp.c_fc.bias'),
+            mlpW: r('mlp.c_proj.weight'),
+            mlpB: r('mlp.c_proj.bias'),
+          };
+        });
+        // Tied models share wte with the unembedding: read it once.
+        const wte = ckpt.lmHead ? ckpt.read('wte.weight') : this.unembedding(m).U;
+        m.weights = { blocks, wte, wpe: ckpt.read('wpe.weight') };
+      } finally {
+        ckpt.close();
+      }
+    }
+    return m.weights;
+  }
+
+  /** The hooks explainScore and ablate read, from one full-graph run per text (then reused). */
+  private async fullHooks(m: Loaded, ids: readonly number[]): Promise<Record<string, HostTensor>> {
+    const key = ids.join(',');
+    if (m.fullRun?.key !== key) {
+      const fetches = Array.from({ length: m.config.nLayer }, (_, l) => {
+        const n = hookNames(l);
+        return [n.residPre, n.residMid, n.residPost, n.dot, n.result, n.mlpOut];
+      }).flat();
+      m.fullRun = { key, out: await this.run(ids, fetches) };
+    }
+    return m.fullRun.out;
+  }
+
+  private checkHead(m: Loaded, layer: number, head: number): void {
+    const { nLayer, nHead } = m.config;
+    if (layer >= nLayer || head >= nHead) {
+      throw new AtlasError(`layer ${layer}, head ${head} is outside this model (${nLayer} layers × ${nHead} heads)`);
+    }
+  }
+
+  /** hook_dot at (layer, head, query, key) split into exact terms (interpret.ts). */
+  async explainScore(req: ScoreRequest): Promise<ScoreDecomposition> {
+    const m = this.model();
+    this.checkHead(m, req.layer, req.head);
+    const { nHead: H, dModel: D, layerNormEps: eps } = m.config;
+    const dh = D / H;
+    const { ids } = this.tokenize(req);
+    const T = ids.length;
+    if (req.query >= T || req.key >= T)
+      throw new AtlasError(`query ${req.query} or key ${req.key} is outside this text (${T} tokens)`);
+    const out = await this.fullHooks(m, ids);
+    const w = this.interpretWeights(m);
+    const block = w.blocks[req.layer] as BlockWeights;
+    const residPre = f32(out, hookNames(req.layer).residPre);
+    const side = (t: number, col0: number): { parts: Float64Array[]; sigma: number } => {
+      const sigma = lnScale(residPre.subarray(t * D, (t + 1) * D), eps);
+      const parts = residualParts({
+        layer: req.layer,
+        nHead: H,
+        dModel: D,
+        embed: w.wte.subarray((ids[t] ?? 0) * D, ((ids[t] ?? 0) + 1) * D),
+        pos: w.wpe.subarray(t * D, (t + 1) * D),
+        result: Array.from({ length: req.layer }, (_, l) => f32(out, hookNames(l).result)),
+        bO: m.bO,
+        mlpOut: Array.from({ length: req.layer }, (_, l) => f32(out, hookNames(l).mlpOut)),
+        position: t,
+      });
+      return { parts: projectParts(parts, sigma, block, col0, dh), sigma };
+    };
+    const q = side(req.query, req.head * dh);
+    const k = side(req.key, D + req.head * dh);
+    const dot = f32(out, hookNames(req.layer).dot);
+    return {
+      layer: req.layer,
+      head: req.head,
+      query: req.query,
+      key: req.key,
+      total: dot[(req.head * T + req.query) * T + req.key] ?? 0,
+      parts: partNames(req.layer, H),
+      terms: bilinearTerms(q.parts, k.parts),
+      sigmaQuery: q.sigma,
+      sigmaKey: k.sigma,
+    };
+  }
+
+  /**
+   * One head knocked out at every position of the text: its hook_result removed (zero) or set to
+   * its mean over the text's positions (mean). The later layers run in float64 in interpret.ts,
+   * the graph having no intervention input; clean and ablated take the same path from the same
+   * hooks, so the difference is the ablation's alone.
+   */
+  async ablate(req: AblationRequest): Promise<Ablation> {
+    const m = this.model();
+    this.checkHead(m, req.layer, req.head);
+    const { nHead: H, dModel: D, layerNormEps: eps } = m.config;
+    const { ids } = this.tokenize(req);
+    const T = ids.length;
+    if (req.token >= T) throw new AtlasError(`token ${req.token} is outside this text (${T} tokens)`);
+    const out = await this.fullHooks(m, ids);
+    const w = this.interpretWeights(m);
+    const { U, gamma, beta } = this.unembedding(m);
+    const mid = f32(out, hookNames(req.layer).residMid);
+    const result = f32(out, hookNames(req.layer).result);
+    const headRow = (t: number): Float32Array => result.subarray((t * H + req.head) * D, (t * H + req.head + 1) * D);
+    const mean = new Float64Array(D);
+    if (req.mode === 'mean') {
+      for (let t = 0; t < T; t++) headRow(t).forEach((v, i) => (mean[i] = (mean[i] ?? 0) + v / T));
+    }
+    const rows = req.token + 1;
+    const clean = Array.from({ length: rows }, (_, t) => Float64Array.from(mid.subarray(t * D, (t + 1) * D)));
+    const ablated = clean.map((r, t) => {
+      const hr = headRow(t);
+      return r.map((v, i) => v - (hr[i] ?? 0) + (mean[i] ?? 0));
+    });
+    const postsClean = forwardFromMid(clean, req.layer, w.blocks, H, eps);
+    const postsAblated = forwardFromMid(ablated, req.layer, w.blocks, H, eps);
+    const last = (p: Float64Array[]): Float64Array => p[p.length - 1] ?? new Float64Array(D);
+    const lpClean = logProbs(last(postsClean), U, gamma, beta, eps);
+    const lpAblated = logProbs(last(postsAblated), U, gamma, beta, eps);
+    const ids5 = [...new Set([...topIndices(lpClean, 5), ...topIndices(lpAblated, 5)])];
+    ids5.sort((a, b) => (lpClean[b] ?? 0) - (lpClean[a] ?? 0));
+    const top: AblatedToken[] = ids5.map((id) => ({
+      id,
+      string: this.tokenizer.pieces([id])[0]?.display ?? '',
+      clean: Math.exp(lpClean[id] ?? -Infinity),
+      ablated: Math.exp(lpAblated[id] ?? -Infinity),
+    }));
+    let kl = 0;
+    lpClean.forEach((lp, v) => (kl += Math.exp(lp) * (lp - (lpAblated[v] ?? 0))));
+    return {
+      layer: req.layer,
+      head: req.head,
+      mode: req.mode,
+      token: req.token,
+      top,
+      kl: Math.max(0, kl),
+      layers: postsClean.map((p, n) => {
+        const a = postsAblated[n] ?? new Float64Array(D);
+        return { layer: req.layer + n, delta: norm(p.map((v, i) => (a[i] ?? 0) - v)), norm: norm(p) };
+      }),
+    };
   }
 
   async headDetail(req: HeadDetailRequest): Promise<HeadDetail> {

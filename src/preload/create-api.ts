@@ -14,6 +14,8 @@ export function createApi(invoke: Invoke): AtlasApi {
     headDetail: (req) => invoke(CHANNELS.headDetail, req) as ReturnType<AtlasApi['headDetail']>,
     contribution: (req) => invoke(CHANNELS.contribution, req) as ReturnType<AtlasApi['contribution']>,
     inductionProbe: () => invoke(CHANNELS.inductionProbe) as ReturnType<AtlasApi['inductionProbe']>,
+    explainScore: (req) => invoke(CHANNELS.explainScore, req) as ReturnType<AtlasApi['explainScore']>,
+    ablate: (req) => invoke(CHANNELS.ablate, req) as ReturnType<AtlasApi['ablate']>,
     predictions: (req) => invoke(CHANNELS.predictions, req) as ReturnType<AtlasApi['predictions']>,
     exportData: (req) => invoke(CHANNELS.exportData, req) as ReturnType<AtlasApi['exportData']>,
     saveFile: (req) => invoke(CHANNELS.saveFile, req) as ReturnType<AtlasApi['saveFile']>,

@@ -3,6 +3,8 @@
  *
  *   atlas build <model-dir> --out <file.onnx>
  *   atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]
+ *   atlas explain-score <model-dir> --text <text> --layer L --head H --query I --key J --json
+ *   atlas ablate <model-dir> --text <text> --layer L --head H [--mode zero|mean] --json
  *
  * `analyze` writes tokens.json ({"ids": [...], "strings": [...]}) and one .npy per exposed
  * tensor, named by its TransformerLens hook (blocks.0.attn.hook_pattern.npy), in DESIGN.md's
@@ -28,6 +30,8 @@ import { benchModelDir, runBench, runRssProbe, runSettingsBench } from '../bench
 const USAGE = `usage:
   atlas build <model-dir> --out <file.onnx>
   atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]
+  atlas explain-score <model-dir> --text <text> --layer L --head H --query I --key J [--prepend-eot] [--json]
+  atlas ablate <model-dir> --text <text> --layer L --head H [--mode zero|mean] [--token T] [--prepend-eot] [--json]
   atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]
   atlas serve [--port <n>] [--host <address>] [--model <model-dir>]
   atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings]`;
@@ -81,6 +85,101 @@ async function analyze(args: string[]): Promise<void> {
       n++;
     }
     console.error(`wrote tokens.json and ${n} .npy files for ${ids.length} tokens → ${outDir}`);
+  } finally {
+    await engine.unload();
+  }
+}
+
+function intOption(v: string | undefined, what: string): number {
+  const n = Number(need(v, what));
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${what} takes a whole number ≥ 0`);
+  return n;
+}
+
+const TEXT_OPTIONS = {
+  text: { type: 'string' },
+  layer: { type: 'string' },
+  head: { type: 'string' },
+  'prepend-eot': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+} as const;
+
+/** hook_dot at one cell as exact terms, one per (query-side part, key-side part); see interpret.ts. */
+async function explainScore(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...TEXT_OPTIONS, query: { type: 'string' }, key: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const dir = need(positionals[0], '<model-dir>');
+  const engine = new Engine({ cacheDir: cliCacheDir() });
+  try {
+    await engine.load(dir);
+    const d = await engine.explainScore({
+      text: need(values.text, '--text <text>'),
+      prependEndOfText: values['prepend-eot'] ?? false,
+      layer: intOption(values.layer, '--layer'),
+      head: intOption(values.head, '--head'),
+      query: intOption(values.query, '--query'),
+      key: intOption(values.key, '--key'),
+    });
+    const P = d.parts.length;
+    const terms = d.parts.map((_, a) => Array.from(d.terms.subarray(a * P, (a + 1) * P)));
+    if (values.json) {
+      const { layer, head, query, key, total, parts } = d;
+      console.log(JSON.stringify({ layer, head, query, key, total, parts, terms }));
+      return;
+    }
+    const sum = d.terms.reduce((a, v) => a + v, 0);
+    console.log(`L${d.layer}H${d.head} q·k at query ${d.query}, key ${d.key}: ${d.total.toFixed(4)} (Σ terms ${sum.toFixed(4)})`);
+    const order = Array.from(d.terms.keys()).sort((x, y) => Math.abs(d.terms[y] ?? 0) - Math.abs(d.terms[x] ?? 0));
+    for (const i of order.slice(0, 12)) {
+      const a = d.parts[Math.floor(i / P)] ?? '';
+      const b = d.parts[i % P] ?? '';
+      console.log(`  ${(d.terms[i] ?? 0).toFixed(4).padStart(10)}  query side ${a} × key side ${b}`);
+    }
+  } finally {
+    await engine.unload();
+  }
+}
+
+/** One head zeroed or mean-replaced: next-token probabilities and later ‖ΔE‖ at one token. */
+async function ablate(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...TEXT_OPTIONS, mode: { type: 'string', default: 'zero' }, token: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const dir = need(positionals[0], '<model-dir>');
+  const mode = values.mode;
+  if (mode !== 'zero' && mode !== 'mean') throw new UsageError('--mode is zero or mean');
+  const engine = new Engine({ cacheDir: cliCacheDir() });
+  try {
+    await engine.load(dir);
+    const text = need(values.text, '--text <text>');
+    const prependEndOfText = values['prepend-eot'] ?? false;
+    const T = engine.tokenize({ text, prependEndOfText }).ids.length;
+    if (T === 0) throw new Error('the text has no tokens');
+    const token = values.token === undefined ? T - 1 : intOption(values.token, '--token');
+    const a = await engine.ablate({
+      text,
+      prependEndOfText,
+      layer: intOption(values.layer, '--layer'),
+      head: intOption(values.head, '--head'),
+      mode,
+      token,
+    });
+    if (values.json) {
+      console.log(JSON.stringify(a));
+      return;
+    }
+    console.log(`L${a.layer}H${a.head} ablated (${a.mode}) at token ${a.token}: KL(clean ‖ ablated) = ${a.kl.toFixed(5)} nats`);
+    for (const t of a.top) {
+      console.log(
+        `  ${JSON.stringify(t.string).padEnd(16)} ${(100 * t.clean).toFixed(2).padStart(6)}% → ${(100 * t.ablated).toFixed(2).padStart(6)}%`,
+      );
+    }
+    for (const x of a.layers) console.log(`  layer ${x.layer}: ‖ΔE‖ ${x.delta.toFixed(4)} of ‖E‖ ${x.norm.toFixed(4)}`);
   } finally {
     await engine.unload();
   }
@@ -207,6 +306,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'build') await build(rest);
     else if (command === 'analyze') await analyze(rest);
+    else if (command === 'explain-score') await explainScore(rest);
+    else if (command === 'ablate') await ablate(rest);
     else if (command === 'pull') await pull(rest);
     else if (command === 'serve') await serve(rest);
     else if (command === 'bench') await bench(rest);

@@ -315,6 +315,26 @@ const en = {
   'error.noEngine': 'The engine is not connected: open Attention Atlas through the desktop app or `npm run web`.',
   'error.generic': 'Something went wrong: {message}',
   'model.dims': '{layers} layers × {heads} heads, d_model {dModel}, context {ctx} tokens',
+  // issue 18
+  'score.heading': 'Why this score: where q·k comes from',
+  'score.sub':
+    'q·k of query “{query}” {q} with key “{key}” {k}, split exactly into terms: which part of the query’s residual stream meets which part of the key’s.',
+  'score.term': 'query side: {q} × key side: {k}',
+  'score.corner': 'query ↓ key →',
+  'score.sum': 'Σ of all terms = {sum}; q·k from the model = {total}',
+  'score.note':
+    'Rows: parts of the query token’s residual stream; columns: the key token’s. Click a layer to open its heads, b_O and MLP. LayerNorm’s scale is frozen at each token’s value; “bias” is LayerNorm’s β and the q/k bias.',
+  'score.part.embed': 'token embedding',
+  'score.part.pos': 'position',
+  'score.part.bias': 'bias (LayerNorm β, q/k bias)',
+  'score.part.bO': 'attention bias of layer {layer}',
+  'score.part.mlp': 'MLP of layer {layer}',
+  'score.part.layer': 'all of layer {layer}',
+  'score.part.head': 'head {name}',
+  'score.part.labelledHead': '{label} head {name}',
+  'score.short.embed': 'tok',
+  'score.short.pos': 'pos',
+  'score.short.bias': 'bias',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -99,6 +99,11 @@ export class AtlasState {
     if (!atlas) this.error = t('error.noEngine');
   }
 
+  /** The engine, for panels that ask it things of their own (score decomposition, ablation). */
+  get api(): AtlasApi | null {
+    return this.atlas;
+  }
+
   /** Tokens the grid shows (the view limit, not the model's). */
   get T(): number {
     return Math.min(this.analysis?.tokens.length ?? 0, GRID_MAX_TOKENS);

@@ -1,0 +1,60 @@
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Analysis } from '../../src/shared/api';
+import { headOffset } from '../../src/shared/attention-math';
+import { chooseHead, openApp } from '../helpers/browser-host';
+import { SHOTS, useBrowserSuite } from '../helpers/browser-suite';
+
+const SENTENCE = 'The old man looked at the sea, and the old man smiled.';
+
+/** Issue 18 in the browser: the score decomposition panel on the real engine. */
+describe('why a query attends to a key, in Debian Chromium', () => {
+  const suite = useBrowserSuite();
+  let a: Analysis;
+  beforeAll(async () => {
+    a = await suite.vm.engine.analyze({ text: SENTENCE, prependEndOfText: false });
+  });
+
+  async function typeSentence(page: Page): Promise<void> {
+    const input = page.getByTestId('text-input');
+    await input.fill(SENTENCE);
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(a.tokens.length);
+    await page.getByTestId('qk-grid').waitFor();
+  }
+
+  async function selectCell(page: Page, q: number, k: number): Promise<void> {
+    const box = await page.locator(`[data-testid="qk-grid"] [data-q="${q}"][data-k="${k}"]`).first().boundingBox();
+    if (!box) throw new Error(`cell ${q},${k} not drawn`);
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.getByTestId('selected-cell').waitFor();
+  }
+
+  it('splits the selected cell’s q·k into terms that add up to hook_dot, grouped by layer with drill-down', async () => {
+    const { page, context, console: logs } = await openApp(suite.browser, suite.url, suite.vm.engine);
+    await typeSentence(page);
+    const L = a.model.nLayers - 1;
+    await chooseHead(page, L, 1);
+    await page.getByTestId('stage-dot').click();
+    const [q, k] = [11, 2];
+    await selectCell(page, q, k);
+    const sum = page.getByTestId('score-sum');
+    const T = a.tokens.length;
+    const want = a.dot[headOffset(L, 1, a.model.nHeads, T) + q * T + k] ?? 0;
+    await expect.poll(async () => Number(await sum.getAttribute('data-total')), { timeout: 20_000 }).toBeCloseTo(want, 3);
+    const total = Number(await sum.getAttribute('data-total'));
+    const terms = Number(await sum.getAttribute('data-sum'));
+    expect(Math.abs(terms - total)).toBeLessThan(1e-4 * Math.max(1, Math.abs(total)));
+    // Collapsed: embed, pos, one row per earlier layer, bias.
+    const matrix = page.getByTestId('score-matrix');
+    expect(await matrix.locator('tbody tr').count()).toBe(3 + L);
+    // Drill down into layer 0 on the query side: its heads, b_O and MLP.
+    await page.getByTestId('score-row-L0').click();
+    expect(await matrix.locator('tbody tr').count()).toBe(3 + L - 1 + a.model.nHeads + 2);
+    expect(await page.getByTestId('score-top').locator('li').count()).toBe(4);
+    expect(await page.getByTestId('score-top').textContent()).toMatch(/query side: .+ × key side: /);
+    await page.getByTestId('score-panel').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${SHOTS}/score-decomposition-1280x800.png` });
+    expect(logs).toEqual([]);
+    await context.close();
+  });
+});

@@ -22,6 +22,7 @@ import type {
   ScoreRequest,
   TokenInfo,
 } from '../shared/api';
+import { duplicateTokenScore } from '../shared/duplicate-token';
 import { inductionScore } from '../shared/head-scores';
 import { DRAWN_TOKENS, TOP_K, hookNames, incrementalNames } from '../shared/hooks';
 import {
@@ -399,6 +400,7 @@ export class Engine {
       return seed / 4294967296;
     };
     const scores = new Float32Array(L * H);
+    const duplicateScores = new Float32Array(L * H);
     const patterns = Array.from({ length: L }, (_, l) => incrementalNames(l).patternDrawn);
     for (let s = 0; s < PROBE_SEQUENCES; s++) {
       const block = Array.from({ length: n }, () => 1000 + Math.floor(rand() * 40000));
@@ -410,10 +412,13 @@ export class Engine {
         for (let h = 0; h < H; h++) {
           scores[l * H + h] =
             (scores[l * H + h] ?? 0) + inductionScore(p.subarray(h * T * T, (h + 1) * T * T), T, n, 1) / PROBE_SEQUENCES;
+          duplicateScores[l * H + h] =
+            (duplicateScores[l * H + h] ?? 0) +
+            (duplicateTokenScore(p.subarray(h * T * T, (h + 1) * T * T), T, ids) ?? 0) / PROBE_SEQUENCES;
         }
       }
     }
-    m.induction = { scores, sequences: PROBE_SEQUENCES, blockLength: n };
+    m.induction = { scores, duplicateScores, sequences: PROBE_SEQUENCES, blockLength: n };
     return m.induction;
   }
 

@@ -148,6 +148,8 @@ export interface Contribution {
 export interface InductionProbe {
   /** [L, H]: mean weight from a repeated token to the token after its first occurrence. */
   scores: Float32Array;
+  /** [L, H]: duplicate-token scores on the same sequences (weight on earlier copies of a token). */
+  duplicateScores: Float32Array;
   sequences: number;
   blockLength: number;
 }

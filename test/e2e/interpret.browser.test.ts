@@ -58,3 +58,53 @@ describe('why a query attends to a key, in Debian Chromium', () => {
     await context.close();
   });
 });
+
+describe('head evidence and ablation, in Debian Chromium', () => {
+  const suite = useBrowserSuite();
+  const text = 'The old man looked at the sea, and the old man smiled.';
+
+  it('shows each label’s score, source and threshold, and ablates the head exactly as the engine does', async () => {
+    const a = await suite.vm.engine.analyze({ text, prependEndOfText: false });
+    const { page, context, console: logs } = await openApp(suite.browser, suite.url, suite.vm.engine);
+    await page.getByTestId('text-input').fill(text);
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(a.tokens.length);
+    await chooseHead(page, 0, 0);
+    const H = a.model.nHeads;
+    const prev = page.getByTestId('evidence-previous-token');
+    await expect
+      .poll(async () => Number(await prev.getAttribute('data-score')))
+      .toBeCloseTo(a.headStats.previousToken[0] ?? -1, 5);
+    expect(await prev.getAttribute('data-met')).toBe(String((a.headStats.previousToken[0] ?? 0) >= 0.5));
+    expect(await prev.textContent()).toContain('≥ 0.5');
+    // Induction and duplicate-token scores come from the probe once it has run.
+    const probe = await suite.vm.engine.inductionProbe();
+    const dup = page.getByTestId('evidence-duplicate-token');
+    await expect
+      .poll(async () => Number(await dup.getAttribute('data-score')), { timeout: 30_000 })
+      .toBeCloseTo(probe.duplicateScores[0 * H + 0] ?? -1, 5);
+    expect(await dup.textContent()).toContain('this text:');
+
+    await page.getByTestId('ablate-mean').click();
+    const want = await suite.vm.engine.ablate({
+      text,
+      prependEndOfText: false,
+      layer: 0,
+      head: 0,
+      mode: 'mean',
+      token: a.tokens.length - 1,
+    });
+    const summary = page.getByTestId('ablation-summary');
+    await summary.waitFor({ timeout: 30_000 });
+    expect(Number(await summary.getAttribute('data-kl'))).toBeCloseTo(want.kl, 8);
+    const shown = await page
+      .getByTestId('ablation-probs')
+      .locator('li')
+      .evaluateAll((li) => li.map((x) => [Number(x.getAttribute('data-id')), Number(x.getAttribute('data-ablated'))]));
+    expect(shown).toEqual(want.top.map((x) => [x.id, x.ablated]));
+    expect(await page.getByTestId('ablation-deltas').locator('li').count()).toBe(a.model.nLayers);
+    await page.getByTestId('evidence-panel').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${SHOTS}/head-evidence-ablation-1280x800.png` });
+    expect(logs).toEqual([]);
+    await context.close();
+  });
+});

@@ -335,6 +335,31 @@ const en = {
   'score.short.embed': 'tok',
   'score.short.pos': 'pos',
   'score.short.bias': 'bias',
+  'evidence.heading': 'What head L{layer}H{head} does: evidence',
+  'evidence.label': 'label',
+  'evidence.score': 'score',
+  'evidence.threshold': 'named at',
+  'evidence.from': 'measured on',
+  'evidence.source.text': 'this text ({n} tokens)',
+  'evidence.source.probe': 'probe: {sequences} runs of {n} random tokens, repeated',
+  'evidence.source.probeRunning': 'probe: running…',
+  'evidence.duplicate': 'duplicate token',
+  'evidence.local.yields': '; not named local: it is the previous-token pattern',
+  'evidence.duplicate.onText': '; this text: {score}',
+  'evidence.duplicate.noRepeat': '; no token repeats in this text',
+  'evidence.ablate': 'Knock this head out and watch “{token}” {q}:',
+  'evidence.ablateZero': 'Zero it',
+  'evidence.ablateMean': 'Mean over the text',
+  'evidence.running': 'Running the later layers without this head…',
+  'evidence.resultZero':
+    'Head output set to zero at every token; the later layers rerun exactly. KL(before ‖ after) = {kl} nats.',
+  'evidence.resultMean':
+    'Head output replaced by its mean over this text; the later layers rerun exactly. KL(before ‖ after) = {kl} nats.',
+  'evidence.clean': 'with the head',
+  'evidence.ablated': 'without',
+  'evidence.deltaHeading': 'How much the embedding E of this token changes, layer by layer',
+  'evidence.layer': 'after layer {layer}',
+  'evidence.delta': '‖ΔE‖ {delta} ({pct}%)',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -108,3 +108,61 @@ describe('head evidence and ablation, in Debian Chromium', () => {
     await context.close();
   });
 });
+
+describe('sink-aware view, in Debian Chromium', () => {
+  const suite = useBrowserSuite();
+  const text = 'When Mary and John went to the store, John gave a drink to Mary.';
+
+  it('is off by default; on, it hides the first-token column, renormalises rows and says so; the atlas shows sink shares', async () => {
+    const a = await suite.vm.engine.analyze({ text, prependEndOfText: false });
+    const T = a.tokens.length;
+    const { page, context, console: logs } = await openApp(suite.browser, suite.url, suite.vm.engine);
+    await page.getByTestId('text-input').fill(text);
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(T);
+    const layer = a.model.nLayers - 1;
+    await chooseHead(page, layer, 0);
+    await page.getByTestId('stage-softmax').click();
+    const toggle = page.getByTestId('toggle-sink');
+    expect(await toggle.isChecked()).toBe(false);
+    expect(await page.getByTestId('sink-note').count()).toBe(0);
+    await toggle.check();
+    await page.getByTestId('sink-note').waitFor();
+    const cells = await page
+      .locator('[data-testid="qk-grid"] [data-value]')
+      .evaluateAll((els) =>
+        els.map((e) => [
+          Number(e.getAttribute('data-q')),
+          Number(e.getAttribute('data-k')),
+          Number(e.getAttribute('data-value')),
+        ]),
+      );
+    const pattern = a.pattern.subarray(headOffset(layer, 0, a.model.nHeads, T), headOffset(layer, 0, a.model.nHeads, T) + T * T);
+    const sums = new Array<number>(T).fill(0);
+    for (const [q, k, v] of cells) {
+      if (q === undefined || k === undefined || v === undefined) continue;
+      if (k === 0) expect(v).toBe(0);
+      else {
+        let rest = 0;
+        for (let j = 1; j < T; j++) rest += pattern[q * T + j] ?? 0;
+        expect(v).toBeCloseTo((pattern[q * T + k] ?? 0) / rest, 5);
+        sums[q] = (sums[q] ?? 0) + v;
+      }
+    }
+    for (let q = 1; q < T; q++) expect(sums[q]).toBeCloseTo(1, 4);
+    await page.screenshot({ path: `${SHOTS}/sink-aware-1280x800.png` });
+    // Atlas: each head's sink share on hover.
+    await page.getByTestId('view-atlas').click();
+    const canvas = page.getByTestId('atlas-canvas');
+    await canvas.waitFor();
+    const box = await canvas.boundingBox();
+    if (!box) throw new Error('no atlas');
+    const thumb = (await canvas.evaluate((c) => c.getBoundingClientRect().width)) / a.model.nHeads;
+    await page.mouse.move(box.x + thumb * 0.5, box.y + 60);
+    expect(await page.getByTestId('atlas-sink-share').textContent()).toContain(
+      `sink share: ${(100 * (a.headStats.firstToken[0] ?? 0)).toFixed(0)}%`,
+    );
+    await page.screenshot({ path: `${SHOTS}/sink-aware-atlas-1280x800.png` });
+    expect(logs).toEqual([]);
+    await context.close();
+  });
+});

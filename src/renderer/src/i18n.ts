@@ -360,6 +360,11 @@ const en = {
   'evidence.deltaHeading': 'How much the embedding E of this token changes, layer by layer',
   'evidence.layer': 'after layer {layer}',
   'evidence.delta': '‖ΔE‖ {delta} ({pct}%)',
+  'sink.toggle': 'Sink-aware view',
+  'sink.explain':
+    'A view choice, not the model: hides the first token’s column (where many heads park spare attention) and rescales each row so the rest sums to 1.',
+  'sink.legend': 'sink-aware view: first token hidden, rows renormalised',
+  'sink.share': 'sink share: {pct}% of the weight on the first token',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -14,6 +14,7 @@ import type {
   Predictions,
 } from '../../../shared/api';
 import { STAGES, attentionWeights, headOffset, type Stage } from '../../../shared/attention-math';
+import { hideFirstToken } from '../../../shared/sink-view';
 import { summariesFromStats, type HeadSummary } from '../../../shared/head-scores';
 import { chooseDefaultHead, toggleEffect, toggleEffects, type DefaultHead } from '../../../shared/default-head';
 import { DRAWN_TOKENS } from '../../../shared/hooks';
@@ -61,6 +62,8 @@ export class AtlasState {
   scale = $state(true);
   /** false: 3Blue1Brown (keys down the left, queries across); true: a row per query. */
   transposed = $state(false);
+  /** Sink-aware view (issue 18): hide the first-token column, renormalise rows. Never the default. */
+  sinkAware = $state(false);
   selected = $state<Cell | null>(null);
   hoverToken = $state<number | null>(null);
   /** A cell hovered in one compare panel, highlighted in all of them. */
@@ -151,11 +154,14 @@ export class AtlasState {
   /** Any head's weights under the current toggles, over the drawn tokens. */
   weightsOf(layer: number, head: number): Float32Array {
     // Both toggles on: the model's own hook_pattern, no need to redo the softmax.
-    if (this.scale && this.mask) return this.headSlice(this.analysis?.pattern, layer, head);
-    return attentionWeights(this.headSlice(this.analysis?.dot, layer, head), this.T, this.model?.dHead ?? 1, {
-      scale: this.scale,
-      mask: this.mask,
-    });
+    const w =
+      this.scale && this.mask
+        ? this.headSlice(this.analysis?.pattern, layer, head)
+        : attentionWeights(this.headSlice(this.analysis?.dot, layer, head), this.T, this.model?.dHead ?? 1, {
+            scale: this.scale,
+            mask: this.mask,
+          });
+    return this.sinkAware ? hideFirstToken(w, this.T) : w;
   }
 
   /** Per-head summaries of the model's own patterns (not the toggled ones), with induction scores. */

@@ -141,6 +141,7 @@ export class Engine {
       dHead: c.dModel / c.nHead,
       nCtx: c.nCtx,
       vocabSize: c.vocabSize,
+      weightsHash: built.weightsHash,
       // A head the model names is used only when it exists in this model.
       preferredHead:
         meta.defaultHead && meta.defaultHead.layer < c.nLayer && meta.defaultHead.head < c.nHead ? meta.defaultHead : null,

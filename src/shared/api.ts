@@ -29,6 +29,8 @@ export interface ModelInfo {
   dHead: number;
   nCtx: number;
   vocabSize: number;
+  /** sha256 of model.safetensors (hex): names these exact weights in saved views. */
+  weightsHash: string;
   /** The head the attention view opens on, when the model's atlas-model.json names one. */
   preferredHead: { layer: number; head: number } | null;
 }

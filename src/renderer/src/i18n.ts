@@ -365,6 +365,13 @@ const en = {
     'A view choice, not the model: hides the first token’s column (where many heads park spare attention) and rescales each row so the rest sums to 1.',
   'sink.legend': 'sink-aware view: first token hidden, rows renormalised',
   'sink.share': 'sink share: {pct}% of the weight on the first token',
+  'view.save': 'Save view (.json)',
+  'view.saveTitle':
+    'The state of this view (model, text, head, stage, toggles) as a small file; drop it, or an exported PNG/SVG, on the window to reopen it.',
+  'view.restored': 'View restored from the file.',
+  'view.otherModel':
+    'View restored, but it was made with model {id} (weights {hash}…), not the loaded one: the numbers may differ.',
+  'view.openFailed': 'Could not open that view: {message}',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -5,12 +5,14 @@
  *   atlas analyze <model-dir> --text <text> --out <dir> [--prepend-eot]
  *   atlas explain-score <model-dir> --text <text> --layer L --head H --query I --key J --json
  *   atlas ablate <model-dir> --text <text> --layer L --head H [--mode zero|mean] --json
+ *   atlas open <view.json|figure.png|figure.svg>   (browser mode, restoring that view)
  *
  * `analyze` writes tokens.json ({"ids": [...], "strings": [...]}) and one .npy per exposed
  * tensor, named by its TransformerLens hook (blocks.0.attn.hook_pattern.npy), in DESIGN.md's
  * axis order. Errors go to stderr with a non-zero exit.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readViewState, viewStateToParam, type ViewState } from '../shared/view-state';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +36,7 @@ const USAGE = `usage:
   atlas ablate <model-dir> --text <text> --layer L --head H [--mode zero|mean] [--token T] [--prepend-eot] [--json]
   atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]
   atlas serve [--port <n>] [--host <address>] [--model <model-dir>]
+  atlas open <view.json|figure.png|figure.svg> [--port <n>] [--host <address>] [--model <model-dir>]
   atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings]`;
 
 class UsageError extends Error {}
@@ -219,7 +222,7 @@ async function pull(args: string[]): Promise<void> {
  * Browser mode: the engine and the built renderer over HTTP. Binds 127.0.0.1 unless --host
  * says otherwise; then a random token is required and printed in the URL.
  */
-async function serve(args: string[]): Promise<void> {
+async function serve(args: string[], view: ViewState | null = null): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
@@ -247,7 +250,19 @@ async function serve(args: string[]): Promise<void> {
     port,
     host: values.host,
   });
-  console.log(`Attention Atlas is serving ${engine.modelInfo().label} at ${server.url}`);
+  let shown = server.url;
+  if (view) {
+    const url = new URL(server.url);
+    url.searchParams.set('view', viewStateToParam(view));
+    shown = url.toString();
+    const info = engine.modelInfo();
+    if (view.model.weightsHash !== info.weightsHash) {
+      console.error(
+        `note: this view was made with ${view.model.id} (weights ${view.model.weightsHash.slice(0, 12)}…), not the model being served (${info.id}); pass --model <its folder>`,
+      );
+    }
+  }
+  console.log(`Attention Atlas is serving ${engine.modelInfo().label} at ${shown}`);
   if (server.token) {
     const others = Object.values(networkInterfaces())
       .flat()
@@ -262,6 +277,24 @@ async function serve(args: string[]): Promise<void> {
     process.once('SIGTERM', stop);
   });
   await engine.unload();
+}
+
+/**
+ * Opens a saved view (the JSON file, or a PNG / SVG the app exported) in browser mode: serves the
+ * app like `serve` and prints the URL whose ?view= parameter restores that exact view.
+ */
+async function openView(args: string[]): Promise<void> {
+  const { positionals } = parseArgs({
+    args,
+    options: { port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const file = need(positionals[0], '<view file>');
+  const view = readViewState(readFileSync(file));
+  await serve(
+    args.filter((a) => a !== file),
+    view,
+  );
 }
 
 /** Speed report as one JSON object on stdout (progress on stderr); see src/bench/bench.ts. */
@@ -310,6 +343,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'ablate') await ablate(rest);
     else if (command === 'pull') await pull(rest);
     else if (command === 'serve') await serve(rest);
+    else if (command === 'open') await openView(rest);
     else if (command === 'bench') await bench(rest);
     else if (command === '--help' || command === '-h' || command === undefined) {
       console.log(USAGE);

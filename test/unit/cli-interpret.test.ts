@@ -1,11 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Gpt2Tokenizer } from '../../src/engine/tokenizer';
 import { tempDir } from '../helpers/fixtures';
 import { SMALL_SPEC, randomTensors, writeRandomModel } from '../helpers/random-model';
 import { referenceForward } from '../reference/gpt2-reference';
 import { referenceScore } from '../reference/score-reference';
+import { VIEW_STATE_FORMAT, viewStateFromParam, type ViewState } from '../../src/shared/view-state';
 
 function atlas(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [resolve('bin/atlas.mjs'), ...args], {
@@ -57,5 +59,58 @@ describe('atlas explain-score and ablate', () => {
     const r = atlas(['ablate', model, '--text', text, '--layer', '0', '--head', '0', '--mode', 'half']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--mode is zero or mean/);
+  });
+
+  it('open serves the app and prints a URL whose ?view= restores the saved view', async () => {
+    const view: ViewState = {
+      format: VIEW_STATE_FORMAT,
+      version: 1,
+      model: { id: 'somewhere-else', weightsHash: '0'.repeat(64) },
+      text,
+      prependEndOfText: false,
+      view: 'attention',
+      layer: 1,
+      head: 2,
+      stage: 'weights',
+      selected: { q: 3, k: 1 },
+      toggles: {
+        mask: true,
+        scale: true,
+        transposed: false,
+        sinkAware: true,
+        atlasOrder: 'layer',
+        labelledOnly: false,
+        showDiff: false,
+      },
+      pinned: [],
+    };
+    const file = join(tempDir(), 'view.json');
+    writeFileSync(file, JSON.stringify(view));
+    const child = spawn(process.execPath, [resolve('bin/atlas.mjs'), 'open', file, '--port', '0', '--model', model], {
+      env: { ...process.env, XDG_CACHE_HOME: tempDir('atlas-xdg-') },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const url = await new Promise<string>((ok, fail) => {
+        const timer = setTimeout(() => fail(new Error(`no URL printed; stderr: ${stderr}`)), 60_000);
+        child.stdout.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          const m = /serving .* at (\S+)/.exec(stdout);
+          if (m?.[1]) {
+            clearTimeout(timer);
+            ok(m[1]);
+          }
+        });
+      });
+      expect(viewStateFromParam(new URL(url).searchParams.get('view') ?? '')).toEqual(view);
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<div id="app"');
+      expect(stderr).toMatch(/made with somewhere-else/);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });

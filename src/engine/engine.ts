@@ -24,7 +24,7 @@ import type {
 } from '../shared/api';
 import { duplicateTokenScore } from '../shared/duplicate-token';
 import { inductionScore } from '../shared/head-scores';
-import { DRAWN_TOKENS, TOP_K, hookNames, incrementalNames } from '../shared/hooks';
+import { DRAWN_TOKENS, TOP_K, incrementalNames } from '../shared/hooks';
 import {
   bilinearTerms,
   forwardFromMid,
@@ -82,8 +82,6 @@ interface Loaded {
   emptyPast: Record<string, HostTensor>;
   /** Read on first use by explainScore / ablate: every block's weights, wte and wpe. */
   weights: { blocks: BlockWeights[]; wte: Float32Array; wpe: Float32Array } | null;
-  /** The last full-graph run for explainScore / ablate, keyed by its ids (clicking cells reuses it). */
-  fullRun: { key: string; out: Record<string, HostTensor> } | null;
 }
 
 /** Random tokens repeated twice: enough sequences for a stable mean, short enough for any n_ctx. */
@@ -163,7 +161,6 @@ export class Engine {
       cache: new AnalysisCache(shape),
       emptyPast: AnalysisCache.emptyPast(shape),
       weights: null,
-      fullRun: null,
     };
     return info;
   }
@@ -454,19 +451,6 @@ export class Engine {
     return m.weights;
   }
 
-  /** The hooks explainScore and ablate read, from one full-graph run per text (then reused). */
-  private async fullHooks(m: Loaded, ids: readonly number[]): Promise<Record<string, HostTensor>> {
-    const key = ids.join(',');
-    if (m.fullRun?.key !== key) {
-      const fetches = Array.from({ length: m.config.nLayer }, (_, l) => {
-        const n = hookNames(l);
-        return [n.residPre, n.residMid, n.residPost, n.dot, n.result, n.mlpOut];
-      }).flat();
-      m.fullRun = { key, out: await this.run(ids, fetches) };
-    }
-    return m.fullRun.out;
-  }
-
   private checkHead(m: Loaded, layer: number, head: number): void {
     const { nLayer, nHead } = m.config;
     if (layer >= nLayer || head >= nHead) {
@@ -474,7 +458,13 @@ export class Engine {
     }
   }
 
-  /** hook_dot at (layer, head, query, key) split into exact terms (interpret.ts). */
+  /**
+   * hook_dot at (layer, head, query, key) split into exact terms (interpret.ts). Everything comes
+   * from the incremental cache, like headDetail: each earlier head's hook_result is z · W_O at the
+   * two positions, hook_mlp_out is hook_resid_pre of the next block minus hook_resid_mid (what
+   * the graph added), and the total is the graph's hook_dot (q·k of the cached q and k outside
+   * the drawn square).
+   */
   async explainScore(req: ScoreRequest): Promise<ScoreDecomposition> {
     const m = this.model();
     this.checkHead(m, req.layer, req.head);
@@ -484,10 +474,29 @@ export class Engine {
     const T = ids.length;
     if (req.query >= T || req.key >= T)
       throw new AtlasError(`query ${req.query} or key ${req.key} is outside this text (${T} tokens)`);
-    const out = await this.fullHooks(m, ids);
+    const cache = await this.cached(ids);
     const w = this.interpretWeights(m);
     const block = w.blocks[req.layer] as BlockWeights;
-    const residPre = f32(out, hookNames(req.layer).residPre);
+    const residPre = cache.rows('residPre', req.layer);
+    // Earlier layers' head outputs and MLP outputs, [T, H, D] and [T, D], at the two positions only.
+    const positions = new Set([req.query, req.key]);
+    const results: Float32Array[] = [];
+    const mlpOuts: Float32Array[] = [];
+    for (let l = 0; l < req.layer; l++) {
+      const z = cache.rows('z', l);
+      const mid = cache.rows('residMid', l);
+      const next = cache.rows('residPre', l + 1);
+      const res = new Float32Array(T * H * D);
+      const mlp = new Float32Array(T * D);
+      for (const t of positions) {
+        for (let h = 0; h < H; h++) {
+          res.set(headTimesWO(z.subarray((t * H + h) * dh, (t * H + h + 1) * dh), m.wO[l], h, D), (t * H + h) * D);
+        }
+        for (let i = 0; i < D; i++) mlp[t * D + i] = (next[t * D + i] ?? 0) - (mid[t * D + i] ?? 0);
+      }
+      results.push(res);
+      mlpOuts.push(mlp);
+    }
     const side = (t: number, col0: number): { parts: Float64Array[]; sigma: number } => {
       const sigma = lnScale(residPre.subarray(t * D, (t + 1) * D), eps);
       const parts = residualParts({
@@ -496,22 +505,29 @@ export class Engine {
         dModel: D,
         embed: w.wte.subarray((ids[t] ?? 0) * D, ((ids[t] ?? 0) + 1) * D),
         pos: w.wpe.subarray(t * D, (t + 1) * D),
-        result: Array.from({ length: req.layer }, (_, l) => f32(out, hookNames(l).result)),
+        result: results,
         bO: m.bO,
-        mlpOut: Array.from({ length: req.layer }, (_, l) => f32(out, hookNames(l).mlpOut)),
+        mlpOut: mlpOuts,
         position: t,
       });
       return { parts: projectParts(parts, sigma, block, col0, dh), sigma };
     };
     const q = side(req.query, req.head * dh);
     const k = side(req.key, D + req.head * dh);
-    const dot = f32(out, hookNames(req.layer).dot);
+    let total = cache.dotAt(req.layer, req.head, req.query, req.key);
+    if (total === null) {
+      const qs = cache.rows('q', req.layer);
+      const ks = cache.rows('k', req.layer);
+      total = 0;
+      for (let c = 0; c < dh; c++)
+        total += (qs[(req.query * H + req.head) * dh + c] ?? 0) * (ks[(req.key * H + req.head) * dh + c] ?? 0);
+    }
     return {
       layer: req.layer,
       head: req.head,
       query: req.query,
       key: req.key,
-      total: dot[(req.head * T + req.query) * T + req.key] ?? 0,
+      total,
       parts: partNames(req.layer, H),
       terms: bilinearTerms(q.parts, k.parts),
       sigmaQuery: q.sigma,
@@ -532,12 +548,21 @@ export class Engine {
     const { ids } = this.tokenize(req);
     const T = ids.length;
     if (req.token >= T) throw new AtlasError(`token ${req.token} is outside this text (${T} tokens)`);
-    const out = await this.fullHooks(m, ids);
+    const cache = await this.cached(ids);
     const w = this.interpretWeights(m);
     const { U, gamma, beta } = this.unembedding(m);
-    const mid = f32(out, hookNames(req.layer).residMid);
-    const result = f32(out, hookNames(req.layer).result);
-    const headRow = (t: number): Float32Array => result.subarray((t * H + req.head) * D, (t * H + req.head + 1) * D);
+    const mid = cache.rows('residMid', req.layer);
+    // The head's hook_result at every position: z · W_O (bias excluded), as in headDetail.
+    const z = cache.rows('z', req.layer);
+    const dh = D / H;
+    const result = new Float32Array(T * D);
+    for (let t = 0; t < T; t++) {
+      result.set(
+        headTimesWO(z.subarray((t * H + req.head) * dh, (t * H + req.head + 1) * dh), m.wO[req.layer], req.head, D),
+        t * D,
+      );
+    }
+    const headRow = (t: number): Float32Array => result.subarray(t * D, (t + 1) * D);
     const mean = new Float64Array(D);
     if (req.mode === 'mean') {
       for (let t = 0; t < T; t++) headRow(t).forEach((v, i) => (mean[i] = (mean[i] ?? 0) + v / T));

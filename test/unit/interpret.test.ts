@@ -144,6 +144,26 @@ describe('score decomposition and ablation on the bundled model', () => {
     }
   });
 
+  it('outside the drawn square (past 128 tokens) the total is still the graph’s hook_dot, and the terms sum to it', async () => {
+    const long = Array.from({ length: 50 }, (_, i) => `word${i} and`).join(' ');
+    const ids2 = engine.tokenize({ text: long, prependEndOfText: false }).ids;
+    expect(ids2.length).toBeGreaterThan(140);
+    const T = ids2.length;
+    const out = await engine.run(ids2, ['blocks.2.attn.hook_dot']);
+    const dot = out['blocks.2.attn.hook_dot']?.data as Float32Array;
+    for (const [query, key] of [
+      [T - 1, 130],
+      [T - 1, 3],
+      [135, 135],
+    ] as const) {
+      const d = await engine.explainScore({ text: long, prependEndOfText: false, layer: 2, head: 4, query, key });
+      const want = dot[(4 * T + query) * T + key] ?? 0;
+      expect(Math.abs(d.total - want)).toBeLessThan(1e-4 * Math.max(1, Math.abs(want)));
+      const sum = d.terms.reduce((a, v) => a + v, 0);
+      expect(Math.abs(sum - want)).toBeLessThan(1e-4 * Math.max(1, Math.abs(want)));
+    }
+  });
+
   it('ablation equals a reference forward pass with that head zeroed or mean-replaced', async () => {
     const V = cfg.vocabSize;
     const D = cfg.dModel;

@@ -30,6 +30,7 @@ function synthetic(version: number): Analysis {
     dHead: 64,
     nCtx: 1024,
     vocabSize: 50257,
+    weightsHash: '',
     preferredHead: null,
   };
   const dot = Float32Array.from({ length: L * H * T * T }, () => (Math.random() - 0.5) * 40);

@@ -8,13 +8,17 @@
  * (`--text -` or `--text-file -`); at most LIMITS.maxTextChars characters (the app's limit),
  * checked before tokenizing, so an over-long input is a clear error. Long command lines are
  * handled by bin/atlas.mjs (see there: onnxruntime overflowed the stack on them).
+ *   atlas explain-score <model-dir> --text <text> --layer L --head H --query I --key J --json
+ *   atlas ablate <model-dir> --text <text> --layer L --head H [--mode zero|mean] --json
+ *   atlas open <view.json|figure.png|figure.svg>   (browser mode, restoring that view)
  *
  * `analyze` writes tokens.json ({"ids": [...], "strings": [...]}) and one .npy per exposed
  * tensor, named by its TransformerLens hook (blocks.0.attn.hook_pattern.npy), in DESIGN.md's
  * axis order. Errors go to stderr with a non-zero exit.
  */
-import { createReadStream, mkdirSync, statSync, writeFileSync, type ReadStream } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync, type ReadStream } from 'node:fs';
 import { CHANNELS, LIMITS } from '../shared/api';
+import { readViewState, viewStateToParam, type ViewState } from '../shared/view-state';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,8 +41,11 @@ const USAGE = `usage:
   atlas build <model-dir> --out <file.onnx> [--allow-nonfinite]
   atlas analyze <model-dir> (--text <text> | --text-file <path>) --out <dir> [--prepend-eot] [--allow-nonfinite]
                 (\`-\` as the text or the path reads standard input)
+  atlas explain-score <model-dir> --text <text> --layer L --head H --query I --key J [--prepend-eot] [--json]
+  atlas ablate <model-dir> --text <text> --layer L --head H [--mode zero|mean] [--token T] [--prepend-eot] [--json]
   atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]
   atlas serve [--port <n>] [--host <address>] [--model <model-dir>] [--open] [--allow-nonfinite]
+  atlas open <view.json|figure.png|figure.svg> [--port <n>] [--host <address>] [--model <model-dir>]
   atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings] [--only tokenizer]`;
 
 class UsageError extends Error {}
@@ -158,6 +165,101 @@ async function analyze(args: string[]): Promise<void> {
   }
 }
 
+function intOption(v: string | undefined, what: string): number {
+  const n = Number(need(v, what));
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${what} takes a whole number ≥ 0`);
+  return n;
+}
+
+const TEXT_OPTIONS = {
+  text: { type: 'string' },
+  layer: { type: 'string' },
+  head: { type: 'string' },
+  'prepend-eot': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+} as const;
+
+/** hook_dot at one cell as exact terms, one per (query-side part, key-side part); see interpret.ts. */
+async function explainScore(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...TEXT_OPTIONS, query: { type: 'string' }, key: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const dir = need(positionals[0], '<model-dir>');
+  const engine = new Engine({ cacheDir: cliCacheDir() });
+  try {
+    await engine.load(dir);
+    const d = await engine.explainScore({
+      text: need(values.text, '--text <text>'),
+      prependEndOfText: values['prepend-eot'] ?? false,
+      layer: intOption(values.layer, '--layer'),
+      head: intOption(values.head, '--head'),
+      query: intOption(values.query, '--query'),
+      key: intOption(values.key, '--key'),
+    });
+    const P = d.parts.length;
+    const terms = d.parts.map((_, a) => Array.from(d.terms.subarray(a * P, (a + 1) * P)));
+    if (values.json) {
+      const { layer, head, query, key, total, parts } = d;
+      console.log(JSON.stringify({ layer, head, query, key, total, parts, terms }));
+      return;
+    }
+    const sum = d.terms.reduce((a, v) => a + v, 0);
+    console.log(`L${d.layer}H${d.head} q·k at query ${d.query}, key ${d.key}: ${d.total.toFixed(4)} (Σ terms ${sum.toFixed(4)})`);
+    const order = Array.from(d.terms.keys()).sort((x, y) => Math.abs(d.terms[y] ?? 0) - Math.abs(d.terms[x] ?? 0));
+    for (const i of order.slice(0, 12)) {
+      const a = d.parts[Math.floor(i / P)] ?? '';
+      const b = d.parts[i % P] ?? '';
+      console.log(`  ${(d.terms[i] ?? 0).toFixed(4).padStart(10)}  query side ${a} × key side ${b}`);
+    }
+  } finally {
+    await engine.unload();
+  }
+}
+
+/** One head zeroed or mean-replaced: next-token probabilities and later ‖ΔE‖ at one token. */
+async function ablate(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...TEXT_OPTIONS, mode: { type: 'string', default: 'zero' }, token: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const dir = need(positionals[0], '<model-dir>');
+  const mode = values.mode;
+  if (mode !== 'zero' && mode !== 'mean') throw new UsageError('--mode is zero or mean');
+  const engine = new Engine({ cacheDir: cliCacheDir() });
+  try {
+    await engine.load(dir);
+    const text = need(values.text, '--text <text>');
+    const prependEndOfText = values['prepend-eot'] ?? false;
+    const T = engine.tokenize({ text, prependEndOfText }).ids.length;
+    if (T === 0) throw new Error('the text has no tokens');
+    const token = values.token === undefined ? T - 1 : intOption(values.token, '--token');
+    const a = await engine.ablate({
+      text,
+      prependEndOfText,
+      layer: intOption(values.layer, '--layer'),
+      head: intOption(values.head, '--head'),
+      mode,
+      token,
+    });
+    if (values.json) {
+      console.log(JSON.stringify(a));
+      return;
+    }
+    console.log(`L${a.layer}H${a.head} ablated (${a.mode}) at token ${a.token}: KL(clean ‖ ablated) = ${a.kl.toFixed(5)} nats`);
+    for (const t of a.top) {
+      console.log(
+        `  ${JSON.stringify(t.string).padEnd(16)} ${(100 * t.clean).toFixed(2).padStart(6)}% → ${(100 * t.ablated).toFixed(2).padStart(6)}%`,
+      );
+    }
+    for (const x of a.layers) console.log(`  layer ${x.layer}: ‖ΔE‖ ${x.delta.toFixed(4)} of ‖E‖ ${x.norm.toFixed(4)}`);
+  } finally {
+    await engine.unload();
+  }
+}
+
 /** Downloads a model from the Hub (HF_ENDPOINT, HF_TOKEN and proxies honoured), progress on stderr. */
 async function pull(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -210,7 +312,7 @@ function openInBrowser(url: string): void {
  * says otherwise. Every launch has a random token, printed in the URL (and opened with --open),
  * on loopback too: without it a web page the user visits could drive the server.
  */
-async function serve(args: string[]): Promise<void> {
+async function serve(args: string[], view: ViewState | null = null): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
@@ -246,8 +348,20 @@ async function serve(args: string[]): Promise<void> {
     port,
     host: values.host,
   });
-  console.log(`Attention Atlas is serving ${engine.modelInfo().label} at ${server.url}`);
-  if (values.open) openInBrowser(server.url);
+  let shown = server.url;
+  if (view) {
+    const url = new URL(server.url);
+    url.searchParams.set('view', viewStateToParam(view));
+    shown = url.toString();
+    const info = engine.modelInfo();
+    if (view.model.weightsHash !== info.weightsHash) {
+      console.error(
+        `note: this view was made with ${view.model.id} (weights ${view.model.weightsHash.slice(0, 12)}…), not the model being served (${info.id}); pass --model <its folder>`,
+      );
+    }
+  }
+  console.log(`Attention Atlas is serving ${engine.modelInfo().label} at ${shown}`);
+  if (values.open) openInBrowser(shown);
   if (!isLoopback(values.host)) {
     const others = Object.values(networkInterfaces())
       .flat()
@@ -262,6 +376,24 @@ async function serve(args: string[]): Promise<void> {
     process.once('SIGTERM', stop);
   });
   await engine.unload();
+}
+
+/**
+ * Opens a saved view (the JSON file, or a PNG / SVG the app exported) in browser mode: serves the
+ * app like `serve` and prints the URL whose ?view= parameter restores that exact view.
+ */
+async function openView(args: string[]): Promise<void> {
+  const { positionals } = parseArgs({
+    args,
+    options: { port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const file = need(positionals[0], '<view file>');
+  const view = readViewState(readFileSync(file));
+  await serve(
+    args.filter((a) => a !== file),
+    view,
+  );
 }
 
 /** Speed report as one JSON object on stdout (progress on stderr); see src/bench/bench.ts. */
@@ -312,8 +444,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'build') await build(rest);
     else if (command === 'analyze') await analyze(rest);
+    else if (command === 'explain-score') await explainScore(rest);
+    else if (command === 'ablate') await ablate(rest);
     else if (command === 'pull') await pull(rest);
     else if (command === 'serve') await serve(rest);
+    else if (command === 'open') await openView(rest);
     else if (command === 'bench') await bench(rest);
     else if (command === '--help' || command === '-h' || command === undefined) {
       console.log(USAGE);

@@ -4,6 +4,9 @@
  */
 import { basename, resolve } from 'node:path';
 import type {
+  AblatedToken,
+  Ablation,
+  AblationRequest,
   Analysis,
   AnalyzeRequest,
   Contribution,
@@ -15,11 +18,26 @@ import type {
   ModelInfo,
   Predictions,
   PredictionsRequest,
+  ScoreDecomposition,
+  ScoreRequest,
   TokenInfo,
   TrainingHistory,
 } from '../shared/api';
+import { duplicateTokenScore } from '../shared/duplicate-token';
 import { inductionScore } from '../shared/head-scores';
 import { DRAWN_TOKENS, TOP_K, incrementalNames } from '../shared/hooks';
+import {
+  bilinearTerms,
+  forwardFromMid,
+  lnScale,
+  logProbs,
+  norm,
+  partNames,
+  projectParts,
+  residualParts,
+  topIndices,
+  type BlockWeights,
+} from './interpret';
 import { ensureBuilt } from './graph-cache';
 import { readModelMeta } from './model-meta';
 import { readTrainingHistory } from './training-history';
@@ -66,6 +84,8 @@ interface Loaded {
   cache: AnalysisCache;
   /** Zero-length past inputs: a plain full forward pass. */
   emptyPast: Record<string, HostTensor>;
+  /** Read on first use by explainScore / ablate: every block's weights, wte and wpe. */
+  weights: { blocks: BlockWeights[]; wte: Float32Array; wpe: Float32Array } | null;
 }
 
 /** Random tokens repeated twice: enough sequences for a stable mean, short enough for any n_ctx. */
@@ -128,6 +148,7 @@ export class Engine {
       dHead: c.dModel / c.nHead,
       nCtx: c.nCtx,
       vocabSize: c.vocabSize,
+      weightsHash: built.weightsHash,
       // A head the model names is used only when it exists in this model.
       preferredHead:
         meta.defaultHead && meta.defaultHead.layer < c.nLayer && meta.defaultHead.head < c.nHead ? meta.defaultHead : null,
@@ -149,6 +170,7 @@ export class Engine {
       history: readTrainingHistory(dir, { nLayers: c.nLayer, nHeads: c.nHead }),
       cache: new AnalysisCache(shape),
       emptyPast: AnalysisCache.emptyPast(shape),
+      weights: null,
     };
     return info;
   }
@@ -402,6 +424,7 @@ export class Engine {
       return seed / 4294967296;
     };
     const scores = new Float32Array(L * H);
+    const duplicateScores = new Float32Array(L * H);
     const patterns = Array.from({ length: L }, (_, l) => incrementalNames(l).patternDrawn);
     for (let s = 0; s < PROBE_SEQUENCES; s++) {
       const block = Array.from({ length: n }, () => 1000 + Math.floor(rand() * 40000));
@@ -413,16 +436,201 @@ export class Engine {
         for (let h = 0; h < H; h++) {
           scores[l * H + h] =
             (scores[l * H + h] ?? 0) + inductionScore(p.subarray(h * T * T, (h + 1) * T * T), T, n, 1) / PROBE_SEQUENCES;
+          duplicateScores[l * H + h] =
+            (duplicateScores[l * H + h] ?? 0) +
+            (duplicateTokenScore(p.subarray(h * T * T, (h + 1) * T * T), T, ids) ?? 0) / PROBE_SEQUENCES;
         }
       }
     }
-    m.induction = { scores, sequences: PROBE_SEQUENCES, blockLength: n };
+    m.induction = { scores, duplicateScores, sequences: PROBE_SEQUENCES, blockLength: n };
     return m.induction;
   }
 
   /** How the loaded model's heads formed: training-log.json's per-head scores, or null. */
   trainingHistory(): TrainingHistory | null {
     return this.model().history;
+  }
+
+  private interpretWeights(m: Loaded): NonNullable<Loaded['weights']> {
+    if (!m.weights) {
+      const ckpt = Gpt2Checkpoint.open(m.dir);
+      try {
+        const blocks = Array.from({ length: m.config.nLayer }, (_, l): BlockWeights => {
+          const r = (n: string): Float32Array => ckpt.read(`h.${l}.${n}`);
+          return {
+            ln1g: r('ln_1.weight'),
+            ln1b: r('ln_1.bias'),
+            attnW: r('attn.c_attn.weight'),
+            attnB: r('attn.c_attn.bias'),
+            projW: r('attn.c_proj.weight'),
+            projB: r('attn.c_proj.bias'),
+            ln2g: r('ln_2.weight'),
+            ln2b: r('ln_2.bias'),
+            fcW: r('mlp.c_fc.weight'),
+            fcB: r('mlp.c_fc.bias'),
+            mlpW: r('mlp.c_proj.weight'),
+            mlpB: r('mlp.c_proj.bias'),
+          };
+        });
+        // Tied models share wte with the unembedding: read it once.
+        const wte = ckpt.lmHead ? ckpt.read('wte.weight') : this.unembedding(m).U;
+        m.weights = { blocks, wte, wpe: ckpt.read('wpe.weight') };
+      } finally {
+        ckpt.close();
+      }
+    }
+    return m.weights;
+  }
+
+  private checkHead(m: Loaded, layer: number, head: number): void {
+    const { nLayer, nHead } = m.config;
+    if (layer >= nLayer || head >= nHead) {
+      throw new AtlasError(`layer ${layer}, head ${head} is outside this model (${nLayer} layers × ${nHead} heads)`);
+    }
+  }
+
+  /**
+   * hook_dot at (layer, head, query, key) split into exact terms (interpret.ts). Everything comes
+   * from the incremental cache, like headDetail: each earlier head's hook_result is z · W_O at the
+   * two positions, hook_mlp_out is hook_resid_pre of the next block minus hook_resid_mid (what
+   * the graph added), and the total is the graph's hook_dot (q·k of the cached q and k outside
+   * the drawn square).
+   */
+  async explainScore(req: ScoreRequest): Promise<ScoreDecomposition> {
+    const m = this.model();
+    this.checkHead(m, req.layer, req.head);
+    const { nHead: H, dModel: D, layerNormEps: eps } = m.config;
+    const dh = D / H;
+    const { ids } = this.tokenize(req);
+    const T = ids.length;
+    if (req.query >= T || req.key >= T)
+      throw new AtlasError(`query ${req.query} or key ${req.key} is outside this text (${T} tokens)`);
+    const cache = await this.cached(ids);
+    const w = this.interpretWeights(m);
+    const block = w.blocks[req.layer] as BlockWeights;
+    const residPre = cache.rows('residPre', req.layer);
+    // Earlier layers' head outputs and MLP outputs, [T, H, D] and [T, D], at the two positions only.
+    const positions = new Set([req.query, req.key]);
+    const results: Float32Array[] = [];
+    const mlpOuts: Float32Array[] = [];
+    for (let l = 0; l < req.layer; l++) {
+      const z = cache.rows('z', l);
+      const mid = cache.rows('residMid', l);
+      const next = cache.rows('residPre', l + 1);
+      const res = new Float32Array(T * H * D);
+      const mlp = new Float32Array(T * D);
+      for (const t of positions) {
+        for (let h = 0; h < H; h++) {
+          res.set(headTimesWO(z.subarray((t * H + h) * dh, (t * H + h + 1) * dh), m.wO[l], h, D), (t * H + h) * D);
+        }
+        for (let i = 0; i < D; i++) mlp[t * D + i] = (next[t * D + i] ?? 0) - (mid[t * D + i] ?? 0);
+      }
+      results.push(res);
+      mlpOuts.push(mlp);
+    }
+    const side = (t: number, col0: number): { parts: Float64Array[]; sigma: number } => {
+      const sigma = lnScale(residPre.subarray(t * D, (t + 1) * D), eps);
+      const parts = residualParts({
+        layer: req.layer,
+        nHead: H,
+        dModel: D,
+        embed: w.wte.subarray((ids[t] ?? 0) * D, ((ids[t] ?? 0) + 1) * D),
+        pos: w.wpe.subarray(t * D, (t + 1) * D),
+        result: results,
+        bO: m.bO,
+        mlpOut: mlpOuts,
+        position: t,
+      });
+      return { parts: projectParts(parts, sigma, block, col0, dh), sigma };
+    };
+    const q = side(req.query, req.head * dh);
+    const k = side(req.key, D + req.head * dh);
+    let total = cache.dotAt(req.layer, req.head, req.query, req.key);
+    if (total === null) {
+      const qs = cache.rows('q', req.layer);
+      const ks = cache.rows('k', req.layer);
+      total = 0;
+      for (let c = 0; c < dh; c++)
+        total += (qs[(req.query * H + req.head) * dh + c] ?? 0) * (ks[(req.key * H + req.head) * dh + c] ?? 0);
+    }
+    return {
+      layer: req.layer,
+      head: req.head,
+      query: req.query,
+      key: req.key,
+      total,
+      parts: partNames(req.layer, H),
+      terms: bilinearTerms(q.parts, k.parts),
+      sigmaQuery: q.sigma,
+      sigmaKey: k.sigma,
+    };
+  }
+
+  /**
+   * One head knocked out at every position of the text: its hook_result removed (zero) or set to
+   * its mean over the text's positions (mean). The later layers run in float64 in interpret.ts,
+   * the graph having no intervention input; clean and ablated take the same path from the same
+   * hooks, so the difference is the ablation's alone.
+   */
+  async ablate(req: AblationRequest): Promise<Ablation> {
+    const m = this.model();
+    this.checkHead(m, req.layer, req.head);
+    const { nHead: H, dModel: D, layerNormEps: eps } = m.config;
+    const { ids } = this.tokenize(req);
+    const T = ids.length;
+    if (req.token >= T) throw new AtlasError(`token ${req.token} is outside this text (${T} tokens)`);
+    const cache = await this.cached(ids);
+    const w = this.interpretWeights(m);
+    const { U, gamma, beta } = this.unembedding(m);
+    const mid = cache.rows('residMid', req.layer);
+    // The head's hook_result at every position: z · W_O (bias excluded), as in headDetail.
+    const z = cache.rows('z', req.layer);
+    const dh = D / H;
+    const result = new Float32Array(T * D);
+    for (let t = 0; t < T; t++) {
+      result.set(
+        headTimesWO(z.subarray((t * H + req.head) * dh, (t * H + req.head + 1) * dh), m.wO[req.layer], req.head, D),
+        t * D,
+      );
+    }
+    const headRow = (t: number): Float32Array => result.subarray(t * D, (t + 1) * D);
+    const mean = new Float64Array(D);
+    if (req.mode === 'mean') {
+      for (let t = 0; t < T; t++) headRow(t).forEach((v, i) => (mean[i] = (mean[i] ?? 0) + v / T));
+    }
+    const rows = req.token + 1;
+    const clean = Array.from({ length: rows }, (_, t) => Float64Array.from(mid.subarray(t * D, (t + 1) * D)));
+    const ablated = clean.map((r, t) => {
+      const hr = headRow(t);
+      return r.map((v, i) => v - (hr[i] ?? 0) + (mean[i] ?? 0));
+    });
+    const postsClean = forwardFromMid(clean, req.layer, w.blocks, H, eps);
+    const postsAblated = forwardFromMid(ablated, req.layer, w.blocks, H, eps);
+    const last = (p: Float64Array[]): Float64Array => p[p.length - 1] ?? new Float64Array(D);
+    const lpClean = logProbs(last(postsClean), U, gamma, beta, eps);
+    const lpAblated = logProbs(last(postsAblated), U, gamma, beta, eps);
+    const ids5 = [...new Set([...topIndices(lpClean, 5), ...topIndices(lpAblated, 5)])];
+    ids5.sort((a, b) => (lpClean[b] ?? 0) - (lpClean[a] ?? 0));
+    const top: AblatedToken[] = ids5.map((id) => ({
+      id,
+      string: this.tokenizer.pieces([id])[0]?.display ?? '',
+      clean: Math.exp(lpClean[id] ?? -Infinity),
+      ablated: Math.exp(lpAblated[id] ?? -Infinity),
+    }));
+    let kl = 0;
+    lpClean.forEach((lp, v) => (kl += Math.exp(lp) * (lp - (lpAblated[v] ?? 0))));
+    return {
+      layer: req.layer,
+      head: req.head,
+      mode: req.mode,
+      token: req.token,
+      top,
+      kl: Math.max(0, kl),
+      layers: postsClean.map((p, n) => {
+        const a = postsAblated[n] ?? new Float64Array(D);
+        return { layer: req.layer + n, delta: norm(p.map((v, i) => (a[i] ?? 0) - v)), norm: norm(p) };
+      }),
+    };
   }
 
   async headDetail(req: HeadDetailRequest): Promise<HeadDetail> {

@@ -24,6 +24,10 @@ export async function exportAnalysis(engine: Engine, req: AnalyzeRequest): Promi
   const probe = await engine.inductionProbe();
   const heads = summarizeHeads(patterns, info.nLayers, info.nHeads, T, probe.scores).map((s) => ({
     ...s,
+    // The share of attention parked on the first token (the "sink"), and the duplicate-token
+    // score on the induction probe's sequences.
+    sinkShare: s.firstToken,
+    duplicateToken: probe.duplicateScores[s.layer * info.nHeads + s.head] ?? 0,
     labels: headLabels(s),
   }));
   const files: Zippable = {};

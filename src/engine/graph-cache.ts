@@ -16,6 +16,8 @@ export interface CachedGraph {
   /** The lean graph analyses run (graph-builder.ts says why there are two). */
   analysisModelPath: string;
   key: string;
+  /** sha256 of model.safetensors (hex), part of the key; names the weights in saved views. */
+  weightsHash: string;
   /** False when this call built it. */
   fromCache: boolean;
   buildMs: number;
@@ -50,8 +52,8 @@ export function listCachedGraphs(cacheRoot: string): (CacheRecord & { dir: strin
   return out;
 }
 
-export async function cacheKey(ckpt: Gpt2Checkpoint): Promise<string> {
-  const weights = await hashFile(ckpt.weightsPath);
+export async function cacheKey(ckpt: Gpt2Checkpoint, weightsHash?: string): Promise<string> {
+  const weights = weightsHash ?? (await hashFile(ckpt.weightsPath));
   const config = createHash('sha256')
     .update(readRegularFile(join(ckpt.dir, 'config.json')))
     .digest('hex');
@@ -63,12 +65,13 @@ export async function ensureBuilt(
   cacheRoot: string,
   onProgress?: (fraction: number) => void,
 ): Promise<CachedGraph> {
-  const key = await cacheKey(ckpt);
+  const weightsHash = await hashFile(ckpt.weightsPath);
+  const key = await cacheKey(ckpt, weightsHash);
   const dir = join(cacheRoot, `${key}-v${BUILDER_VERSION}`);
   const modelPath = join(dir, 'model.onnx');
   const analysisModelPath = analysisModelPathFor(modelPath);
   if (existsSync(join(dir, DONE_MARKER)) && existsSync(modelPath) && existsSync(analysisModelPath)) {
-    return { modelPath, analysisModelPath, key, fromCache: true, buildMs: 0 };
+    return { modelPath, analysisModelPath, key, weightsHash, fromCache: true, buildMs: 0 };
   }
   mkdirSync(cacheRoot, { recursive: true });
   const tmp = join(cacheRoot, `.build-${key}-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -89,7 +92,7 @@ export async function ensureBuilt(
       if (!existsSync(join(dir, DONE_MARKER))) throw e;
       rmSync(tmp, { recursive: true, force: true });
     }
-    return { modelPath, analysisModelPath, key, fromCache: false, buildMs };
+    return { modelPath, analysisModelPath, key, weightsHash, fromCache: false, buildMs };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

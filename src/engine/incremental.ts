@@ -298,6 +298,13 @@ export class AnalysisCache {
     return this.layerRows(which, layer).slice(0, this.ids.length * this.shape.dModel);
   }
 
+  /** hook_dot[layer, head, q, k] inside the drawn square (the graph's own value), else null. */
+  dotAt(layer: number, head: number, q: number, k: number): number | null {
+    const n = Math.min(this.ids.length, DRAWN_TOKENS);
+    if (q >= n || k >= n) return null;
+    return this.dot[((layer * this.shape.nHead + head) * DRAWN_TOKENS + q) * DRAWN_TOKENS + k] ?? null;
+  }
+
   /** The graph's top-k at `position`, when a run ended there (else compute it: Engine.predictions). */
   topKAt(position: number): LastTopK | null {
     return this.lastTop && this.lastTop.position === position && position < this.ids.length ? this.lastTop : null;

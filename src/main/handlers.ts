@@ -9,7 +9,9 @@ import {
   USER_ERROR_PREFIX,
   type AnalyzeRequest,
   type Channel,
+  type AblationRequest,
   type ContributionRequest,
+  type ScoreRequest,
   type HeadDetailRequest,
   type PredictionsRequest,
   type SaveFileRequest,
@@ -75,6 +77,19 @@ export function parsePredictionsRequest(arg: unknown): PredictionsRequest {
 export function parseContributionRequest(arg: unknown): ContributionRequest {
   const base = parseHeadDetailRequest(arg);
   return { ...base, token: index(record(arg, 'contribution request'), 'token') };
+}
+
+export function parseScoreRequest(arg: unknown): ScoreRequest {
+  const base = parseHeadDetailRequest(arg);
+  const r = record(arg, 'score request');
+  return { ...base, query: index(r, 'query'), key: index(r, 'key') };
+}
+
+export function parseAblationRequest(arg: unknown): AblationRequest {
+  const base = parseHeadDetailRequest(arg);
+  const r = record(arg, 'ablation request');
+  if (r.mode !== 'zero' && r.mode !== 'mean') throw new ValidationError('mode must be "zero" or "mean"');
+  return { ...base, mode: r.mode, token: index(r, 'token') };
 }
 
 export function parseSaveFileRequest(arg: unknown): SaveFileRequest {
@@ -167,6 +182,8 @@ export function createHandlers(
     [CHANNELS.predictions]: wrap(async (arg) => engine.predictions(parsePredictionsRequest(arg))),
     [CHANNELS.inductionProbe]: wrap(async () => engine.inductionProbe()),
     [CHANNELS.trainingHistory]: wrap(async () => engine.trainingHistory()),
+    [CHANNELS.explainScore]: wrap(async (arg) => engine.explainScore(parseScoreRequest(arg))),
+    [CHANNELS.ablate]: wrap(async (arg) => engine.ablate(parseAblationRequest(arg))),
     [CHANNELS.exportData]: wrap(async (arg) => {
       const file = await exportAnalysis(engine, parseAnalyzeRequest(arg));
       return save(file.name, file.bytes);

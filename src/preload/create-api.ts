@@ -15,6 +15,8 @@ export function createApi(invoke: Invoke): AtlasApi {
     contribution: (req) => invoke(CHANNELS.contribution, req) as ReturnType<AtlasApi['contribution']>,
     inductionProbe: () => invoke(CHANNELS.inductionProbe) as ReturnType<AtlasApi['inductionProbe']>,
     trainingHistory: () => invoke(CHANNELS.trainingHistory) as ReturnType<AtlasApi['trainingHistory']>,
+    explainScore: (req) => invoke(CHANNELS.explainScore, req) as ReturnType<AtlasApi['explainScore']>,
+    ablate: (req) => invoke(CHANNELS.ablate, req) as ReturnType<AtlasApi['ablate']>,
     predictions: (req) => invoke(CHANNELS.predictions, req) as ReturnType<AtlasApi['predictions']>,
     exportData: (req) => invoke(CHANNELS.exportData, req) as ReturnType<AtlasApi['exportData']>,
     saveFile: (req) => invoke(CHANNELS.saveFile, req) as ReturnType<AtlasApi['saveFile']>,

@@ -50,6 +50,8 @@ export interface ModelInfo {
   dHead: number;
   nCtx: number;
   vocabSize: number;
+  /** sha256 of model.safetensors (hex): names these exact weights in saved views. */
+  weightsHash: string;
   /** The head the attention view opens on, when the model's atlas-model.json names one. */
   preferredHead: { layer: number; head: number } | null;
 }
@@ -196,8 +198,69 @@ export interface Contribution {
 export interface InductionProbe {
   /** [L, H]: mean weight from a repeated token to the token after its first occurrence. */
   scores: Float32Array;
+  /** [L, H]: duplicate-token scores on the same sequences (weight on earlier copies of a token). */
+  duplicateScores: Float32Array;
   sequences: number;
   blockLength: number;
+}
+
+export interface ScoreRequest extends HeadDetailRequest {
+  /** Query position i (the grid row in the usual orientation). */
+  query: number;
+  /** Key position j. */
+  key: number;
+}
+
+/**
+ * hook_dot[layer, head, query, key] split into exact bilinear terms (DESIGN.md's residual-stream
+ * parts): with ln_1's scale frozen at each position's value, q = Σ_parts q_part + q_bias and
+ * k likewise, so q·k = Σ_a Σ_b q_{parts[a]} · k_{parts[b]}.
+ */
+export interface ScoreDecomposition {
+  layer: number;
+  head: number;
+  query: number;
+  key: number;
+  /** The raw q·k from the graph (hook_dot, unscaled, unmasked). */
+  total: number;
+  /** `embed`, `pos`, then for each earlier layer l: `L{l}H{h}`…, `L{l}.b_O`, `L{l}.mlp`; last `bias`. */
+  parts: string[];
+  /** [P, P] row-major: terms[a·P + b] = q_{parts[a]} · k_{parts[b]}. */
+  terms: Float64Array;
+  /** ln_1's frozen scale √(var + ε) at the query and at the key. */
+  sigmaQuery: number;
+  sigmaKey: number;
+}
+
+export type AblationMode = 'zero' | 'mean';
+
+export interface AblationRequest extends HeadDetailRequest {
+  /** zero: the head's output is removed; mean: replaced by its mean over this text's positions. */
+  mode: AblationMode;
+  /** The token whose next-token prediction and later residual stream are compared. */
+  token: number;
+}
+
+/** One candidate next token, before and after the ablation. */
+export interface AblatedToken {
+  id: number;
+  string: string;
+  clean: number;
+  ablated: number;
+}
+
+/** What knocking one head out does at one token (an exact forward pass of the later layers). */
+export interface Ablation {
+  layer: number;
+  head: number;
+  mode: AblationMode;
+  token: number;
+  /** The union of the clean and the ablated top-5 next tokens, clean probability descending. */
+  top: AblatedToken[];
+  /** KL(clean ‖ ablated) of the next-token distributions, in nats. */
+  kl: number;
+  /** For each layer from `layer` on: ‖Δ hook_resid_post[token]‖ and the clean ‖hook_resid_post[token]‖. */
+  layers: { layer: number; delta: number; norm: number }[];
 }
 
 /** A file the renderer made (a view as PNG or SVG) for the host to save. */
@@ -285,6 +348,10 @@ export interface AtlasApi {
   inductionProbe(): Promise<InductionProbe>;
   /** The loaded model's per-head scores over training, or null when its folder has none. */
   trainingHistory(): Promise<TrainingHistory | null>;
+  /** hook_dot at one cell split into exact terms, one per (query-side part, key-side part). */
+  explainScore(req: ScoreRequest): Promise<ScoreDecomposition>;
+  /** One head zeroed or mean-replaced: the change in next-token probabilities and later layers. */
+  ablate(req: AblationRequest): Promise<Ablation>;
   /** The analysis as data: analysis.json plus a .npy per TransformerLens hook, zipped. */
   exportData(req: AnalyzeRequest): Promise<SaveResult>;
   saveFile(req: SaveFileRequest): Promise<SaveResult>;
@@ -312,6 +379,8 @@ export const CHANNELS = {
   predictions: 'atlas:predictions',
   inductionProbe: 'atlas:induction-probe',
   trainingHistory: 'atlas:training-history',
+  explainScore: 'atlas:explain-score',
+  ablate: 'atlas:ablate',
   exportData: 'atlas:export-data',
   saveFile: 'atlas:save-file',
   library: 'atlas:library',

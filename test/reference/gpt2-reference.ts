@@ -65,7 +65,14 @@ function put(out: RefOutputs, name: string, dims: number[], fill: (set: (i: numb
   out.set(name, { dims, data });
 }
 
-export function referenceForward(w: Tensors, cfg: RefConfig, ids: number[]): RefOutputs {
+/** Knock one head out: its hook_z set to 0, or to its mean over the text's positions. */
+export interface RefAblation {
+  layer: number;
+  head: number;
+  mode: 'zero' | 'mean';
+}
+
+export function referenceForward(w: Tensors, cfg: RefConfig, ids: number[], ablate?: RefAblation): RefOutputs {
   const T = ids.length;
   const D = cfg.dModel;
   const H = cfg.nHead;
@@ -118,6 +125,17 @@ export function referenceForward(w: Tensors, cfg: RefConfig, ids: number[]): Ref
           for (let tk = 0; tk < T; tk++) s += (pat[(h * T + tq) * T + tk] ?? 0) * (v[tk]?.[h * dh + i] ?? 0);
           const zr = z[tq];
           if (zr) zr[h * dh + i] = s;
+        }
+      }
+    }
+    if (ablate?.layer === l) {
+      const h = ablate.head;
+      for (let i = 0; i < dh; i++) {
+        let mean = 0;
+        for (let t = 0; t < T; t++) mean += (z[t]?.[h * dh + i] ?? 0) / T;
+        for (let t = 0; t < T; t++) {
+          const zr = z[t];
+          if (zr) zr[h * dh + i] = ablate.mode === 'mean' ? mean : 0;
         }
       }
     }

@@ -18,7 +18,15 @@ describe('data export', () => {
     const files = unzipSync(bytes);
     const summary = JSON.parse(new TextDecoder().decode(files['analysis.json'])) as {
       tokens: { id: number; special: boolean }[];
-      heads: { layer: number; head: number; labels: string[]; induction: number }[];
+      heads: {
+        layer: number;
+        head: number;
+        labels: string[];
+        induction: number;
+        firstToken: number;
+        sinkShare: number;
+        duplicateToken: number;
+      }[];
       tensors: Record<string, number[]>;
     };
     const ids = engine.tokenize(req).ids;
@@ -26,6 +34,8 @@ describe('data export', () => {
     expect(summary.tokens[0]?.special).toBe(true);
     expect(summary.heads).toHaveLength(spec.nLayer * spec.nHead);
     expect(typeof summary.heads[0]?.induction).toBe('number');
+    expect(summary.heads[0]?.sinkShare).toBe(summary.heads[0]?.firstToken);
+    expect(typeof summary.heads[0]?.duplicateToken).toBe('number');
     const tensors = await engine.runAll(ids);
     const dir = tempDir();
     for (const hook of allHookNames(spec.nLayer)) {

@@ -203,12 +203,15 @@ describe('web server', () => {
     server = await startWebServer({ handlers, rendererDir: RENDERER_DIR });
     const a = { 'x-atlas-client': 'tab-a' };
     const b = { 'x-atlas-client': 'tab-b' };
+    // The waits only let requests reach the server; on two cores shared with browser tests 50 ms
+    // was sometimes too short (the newer request arrived after the release), hence the margin.
     const first = call(server, CHANNELS.analyze, { text: 'block' }, a); // runs, waits for release
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
     const older = call(server, CHANNELS.analyze, { text: 'older' }, a);
+    await new Promise((r) => setTimeout(r, 100));
     const other = call(server, CHANNELS.analyze, { text: 'other tab' }, b);
     const newer = call(server, CHANNELS.analyze, { text: 'newer' }, a);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 600));
     release();
     expect((await first).status).toBe(200);
     expect(await older).toEqual({ status: 200, reply: { error: 'superseded by a newer request' } });

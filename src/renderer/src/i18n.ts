@@ -365,6 +365,63 @@ export const en = {
   'formed.tooltip': 'step {step} · {tokens} M tokens seen',
   'formed.note':
     'One line per head: its score at {rows} points of training up to step {last}, as recorded in training-log.json beside the weights. Previous-token and first-token scores are on held-out text, induction on the repeated random tokens the head atlas uses. In colour: the three heads that score highest at the end.',
+  // issue 18
+  'score.heading': 'Why this score: where q·k comes from',
+  'score.sub':
+    'q·k of query “{query}” {q} with key “{key}” {k}, split exactly into terms: which part of the query’s residual stream meets which part of the key’s.',
+  'score.term': 'query side: {q} × key side: {k}',
+  'score.corner': 'query ↓ key →',
+  'score.sum': 'Σ of all terms = {sum}; q·k from the model = {total}',
+  'score.note':
+    'Rows: parts of the query token’s residual stream; columns: the key token’s. Click a layer to open its heads, b_O and MLP. LayerNorm’s scale is frozen at each token’s value; “bias” is LayerNorm’s β and the q/k bias.',
+  'score.part.embed': 'token embedding',
+  'score.part.pos': 'position',
+  'score.part.bias': 'bias (LayerNorm β, q/k bias)',
+  'score.part.bO': 'attention bias of layer {layer}',
+  'score.part.mlp': 'MLP of layer {layer}',
+  'score.part.layer': 'all of layer {layer}',
+  'score.part.head': 'head {name}',
+  'score.part.labelledHead': '{label} head {name}',
+  'score.short.embed': 'tok',
+  'score.short.pos': 'pos',
+  'score.short.bias': 'bias',
+  'evidence.heading': 'What head L{layer}H{head} does: evidence',
+  'evidence.label': 'label',
+  'evidence.score': 'score',
+  'evidence.threshold': 'named at',
+  'evidence.from': 'measured on',
+  'evidence.source.text': 'this text ({n} tokens)',
+  'evidence.source.probe': 'probe: {sequences} runs of {n} random tokens, repeated',
+  'evidence.source.probeRunning': 'probe: running…',
+  'evidence.duplicate': 'duplicate token',
+  'evidence.local.yields': '; not named local: it is the previous-token pattern',
+  'evidence.duplicate.onText': '; this text: {score}',
+  'evidence.duplicate.noRepeat': '; no token repeats in this text',
+  'evidence.ablate': 'Knock this head out and watch “{token}” {q}:',
+  'evidence.ablateZero': 'Zero it',
+  'evidence.ablateMean': 'Mean over the text',
+  'evidence.running': 'Running the later layers without this head…',
+  'evidence.resultZero':
+    'Head output set to zero at every token; the later layers rerun exactly. KL(before ‖ after) = {kl} nats.',
+  'evidence.resultMean':
+    'Head output replaced by its mean over this text; the later layers rerun exactly. KL(before ‖ after) = {kl} nats.',
+  'evidence.clean': 'with the head',
+  'evidence.ablated': 'without',
+  'evidence.deltaHeading': 'How much the embedding E of this token changes, layer by layer',
+  'evidence.layer': 'after layer {layer}',
+  'evidence.delta': '‖ΔE‖ {delta} ({pct}%)',
+  'sink.toggle': 'Sink-aware view',
+  'sink.explain':
+    'A view choice, not the model: hides the first token’s column (where many heads park spare attention) and rescales each row so the rest sums to 1.',
+  'sink.legend': 'sink-aware view: first token hidden, rows renormalised',
+  'sink.share': 'sink share: {pct}% of the weight on the first token',
+  'view.save': 'Save view (.json)',
+  'view.saveTitle':
+    'The state of this view (model, text, head, stage, toggles) as a small file; drop it, or an exported PNG/SVG, on the window to reopen it.',
+  'view.restored': 'View restored from the file.',
+  'view.otherModel':
+    'View restored, but it was made with model {id} (weights {hash}…), not the loaded one: the numbers may differ.',
+  'view.openFailed': 'Could not open that view: {message}',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -16,6 +16,8 @@ import type {
   Predictions,
 } from '../../../shared/api';
 import { STAGES, attentionWeights, headOffset, type Stage } from '../../../shared/attention-math';
+import { hideFirstToken } from '../../../shared/sink-view';
+import { VIEW_STATE_FORMAT, pngWithViewState, readViewState, svgWithViewState, type ViewState } from '../../../shared/view-state';
 import { summariesFromStats, type HeadSummary } from '../../../shared/head-scores';
 import { chooseDefaultHead, toggleEffect, toggleEffects, type DefaultHead } from '../../../shared/default-head';
 import { DRAWN_TOKENS } from '../../../shared/hooks';
@@ -67,6 +69,8 @@ export class AtlasState {
   perCharacter = $state(false);
   /** false: 3Blue1Brown (keys down the left, queries across); true: a row per query. */
   transposed = $state(false);
+  /** Sink-aware view (issue 18): hide the first-token column, renormalise rows. Never the default. */
+  sinkAware = $state(false);
   selected = $state<Cell | null>(null);
   hoverToken = $state<number | null>(null);
   /** A cell hovered in one compare panel, highlighted in all of them. */
@@ -108,6 +112,14 @@ export class AtlasState {
 
   constructor(private readonly atlas: AtlasApi | null) {
     if (!atlas) this.error = t('error.noEngine');
+  }
+
+  /** A view being restored (issue 18): applied when the analysis of its text arrives. */
+  private pendingView: ViewState | null = null;
+
+  /** The engine, for panels that ask it things of their own (score decomposition, ablation). */
+  get api(): AtlasApi | null {
+    return this.atlas;
   }
 
   /** Tokens the grid shows (the view limit, not the model's). */
@@ -174,11 +186,14 @@ export class AtlasState {
   /** Any head's weights under the current toggles, over the drawn tokens. */
   weightsOf(layer: number, head: number): Float32Array {
     // Both toggles on: the model's own hook_pattern, no need to redo the softmax.
-    if (this.scale && this.mask) return this.headSlice(this.analysis?.pattern, layer, head);
-    return attentionWeights(this.headSlice(this.analysis?.dot, layer, head), this.T, this.model?.dHead ?? 1, {
-      scale: this.scale,
-      mask: this.mask,
-    });
+    const w =
+      this.scale && this.mask
+        ? this.headSlice(this.analysis?.pattern, layer, head)
+        : attentionWeights(this.headSlice(this.analysis?.dot, layer, head), this.T, this.model?.dHead ?? 1, {
+            scale: this.scale,
+            mask: this.mask,
+          });
+    return this.sinkAware ? hideFirstToken(w, this.T) : w;
   }
 
   /** Per-head summaries of the model's own patterns (not the toggled ones), with induction scores. */
@@ -295,6 +310,8 @@ export class AtlasState {
       this.error = null;
       this.layer = Math.min(this.layer, result.model.nLayers - 1);
       this.head = Math.min(this.head, result.model.nHeads - 1);
+      const pv = this.pendingView;
+      if (pv && pv.text === text && pv.prependEndOfText === prepend) this.finishRestore(pv, result);
       if (this.defaultHeadFor !== result.model.id && result.drawn >= 2) this.openDefaultHead(result);
       const n = Math.min(result.tokens.length, GRID_MAX_TOKENS);
       if (this.selected && (this.selected.q >= n || this.selected.k >= n)) this.selected = null;
@@ -460,9 +477,92 @@ export class AtlasState {
     await this.analyze(this.text, this.prependEot);
   }
 
+  /** The state that makes the current view (shared/view-state.ts). */
+  viewState(): ViewState {
+    return {
+      format: VIEW_STATE_FORMAT,
+      version: 1,
+      model: { id: this.model?.id ?? '', weightsHash: this.model?.weightsHash ?? '' },
+      text: this.analysis?.text ?? this.text,
+      prependEndOfText: this.prependEot,
+      view: this.view,
+      layer: this.layer,
+      head: this.head,
+      stage: this.stage,
+      selected: this.selected ? { q: this.selected.q, k: this.selected.k } : null,
+      toggles: {
+        mask: this.mask,
+        scale: this.scale,
+        transposed: this.transposed,
+        sinkAware: this.sinkAware,
+        atlasOrder: this.atlasOrder,
+        labelledOnly: this.labelledOnly,
+        showDiff: this.showDiff,
+      },
+      pinned: this.pinned.map((p) => ({ layer: p.layer, head: p.head })),
+    };
+  }
+
+  /**
+   * Restores a saved view: the text now (its analysis follows), the rest when that analysis
+   * arrives, so the head the view opens on by default never overrides the saved one.
+   */
+  applyViewState(v: ViewState): void {
+    this.view = v.view;
+    this.stage = v.stage;
+    this.mask = v.toggles.mask;
+    this.scale = v.toggles.scale;
+    this.transposed = v.toggles.transposed;
+    this.sinkAware = v.toggles.sinkAware;
+    this.atlasOrder = v.toggles.atlasOrder;
+    this.labelledOnly = v.toggles.labelledOnly;
+    this.showDiff = v.toggles.showDiff;
+    const a = this.analysis;
+    if (a && a.text === v.text && this.prependEot === v.prependEndOfText && this.text === v.text) {
+      this.finishRestore(v, a);
+      return;
+    }
+    this.pendingView = v;
+    this.text = v.text;
+    this.prependEot = v.prependEndOfText;
+  }
+
+  /** Saves the current view's state as a small JSON file. */
+  async saveViewFile(): Promise<void> {
+    const json = JSON.stringify(this.viewState(), null, 2) + '\n';
+    await this.save(`view-L${this.layer}H${this.head}-${this.stage}.json`, new TextEncoder().encode(json));
+  }
+
+  /** Opens a view file (JSON, or a PNG / SVG this app exported); false when it holds no view. */
+  openViewFile(bytes: Uint8Array): boolean {
+    try {
+      this.applyViewState(readViewState(bytes));
+      return true;
+    } catch (e) {
+      this.error = t('view.openFailed', { message: (e as Error).message });
+      return false;
+    }
+  }
+
+  private finishRestore(v: ViewState, a: Analysis): void {
+    this.pendingView = null;
+    this.defaultHeadFor = a.model.id;
+    this.layer = Math.min(v.layer, a.model.nLayers - 1);
+    this.head = Math.min(v.head, a.model.nHeads - 1);
+    this.selected = v.selected;
+    this.pinned = v.pinned.filter((p) => p.layer < a.model.nLayers && p.head < a.model.nHeads).slice(-MAX_PINNED);
+    this.saveNote =
+      v.model.weightsHash && v.model.weightsHash !== a.model.weightsHash
+        ? t('view.otherModel', { id: v.model.id, hash: v.model.weightsHash.slice(0, 12) })
+        : t('view.restored');
+  }
+
   /** Saves bytes through the host: a dialog in the desktop app, a download in a browser. */
   async save(name: string, bytes: Uint8Array): Promise<void> {
     if (!this.atlas) return;
+    // Every exported figure carries the state that made it (issue 18).
+    if (name.endsWith('.png')) bytes = pngWithViewState(bytes, this.viewState());
+    else if (name.endsWith('.svg')) bytes = svgWithViewState(bytes, this.viewState());
     try {
       const r = await this.atlas.saveFile({ suggestedName: name, bytes });
       this.finishSave(r);

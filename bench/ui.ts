@@ -11,7 +11,7 @@
  * of about 16, 64 and 256 tokens; a letter appended at the end and an edit near the start; the
  * mask and scaling toggles; switching head. Bytes are the replies' packed size on the wire.
  *
- *   npm run bench:ui [-- --runs 15] [-- --web] [-- --only bundled]
+ *   npm run bench:ui -- [--runs 15] [--web] [--only bundled|gpt2SmallShape]
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';

@@ -28,9 +28,10 @@ export const EXPORT_SCALE = 2;
 const TITLE_FONT = 15;
 const SUB_FONT = 12;
 const TITLE_PAD = 12;
-/** The fonts figures are drawn with, CJK included, so characters survive in every export. */
-const EXPORT_FONTS =
-  "system-ui, 'Noto Sans', 'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif";
+/** The page's font list (styles.css --font-sans, CJK included), so characters survive in exports. */
+function exportFonts(): string {
+  return getComputedStyle(document.documentElement).getPropertyValue('--font-sans').trim() || 'sans-serif';
+}
 
 /** A figure's title: the first line bold, the rest (text, toggles) smaller. */
 export type FigureTitle = string[];
@@ -61,7 +62,7 @@ function textEl(x: number, y: number, size: number, weight: string, color: strin
   const el = document.createElementNS(SVG_NS, 'text');
   el.setAttribute('x', String(x));
   el.setAttribute('y', String(y));
-  el.setAttribute('style', `font-family:${EXPORT_FONTS};font-size:${size}px;font-weight:${weight};fill:${color}`);
+  el.setAttribute('style', `font-family:${exportFonts()};font-size:${size}px;font-weight:${weight};fill:${color}`);
   el.textContent = text;
   return el;
 }
@@ -174,7 +175,7 @@ export async function titledPng(
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   ctx.fillStyle = body.color;
   title.forEach((line, i) => {
-    ctx.font = `${i === 0 ? '700' : '400'} ${i === 0 ? TITLE_FONT : SUB_FONT}px ${EXPORT_FONTS}`;
+    ctx.font = `${i === 0 ? '700' : '400'} ${i === 0 ? TITLE_FONT : SUB_FONT}px ${exportFonts()}`;
     ctx.fillText(line, 16, TITLE_PAD + TITLE_FONT + i * (SUB_FONT + 6));
   });
   ctx.drawImage(picture, 0, top, cssWidth, cssHeight);

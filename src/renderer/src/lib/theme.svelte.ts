@@ -14,3 +14,9 @@ export function themeColor(name: string): string {
   void version; // the dependency that re-runs the caller on a theme switch
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
+
+/** A theme colour as [r, g, b] for canvas pixels; `fallback` (#rrggbb) when it is not #rrggbb. */
+export function themeRgb(name: string, fallback: string): [number, number, number] {
+  const hex = /^#([0-9a-f]{6})$/i.exec(themeColor(name))?.[1] ?? fallback.slice(1);
+  return [parseInt(hex.slice(0, 2), 16), parseInt(hex.slice(2, 4), 16), parseInt(hex.slice(4, 6), 16)];
+}

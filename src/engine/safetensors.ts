@@ -261,14 +261,14 @@ export function encodeSafetensors(
 const f32buf = new Float32Array(1);
 const u32buf = new Uint32Array(f32buf.buffer);
 
-function f32ToBf16(v: number): number {
+export function f32ToBf16(v: number): number {
   f32buf[0] = v;
   const x = u32buf[0] ?? 0;
   return ((x + 0x7fff + ((x >> 16) & 1)) >>> 16) & 0xffff; // round to nearest even
 }
 
 /** float → IEEE half, round to nearest even (normal range; tiny values flush to subnormals). */
-function f32ToF16(v: number): number {
+export function f32ToF16(v: number): number {
   f32buf[0] = v;
   const x = u32buf[0] ?? 0;
   const sign = (x >>> 16) & 0x8000;

@@ -2,6 +2,7 @@
 
 Run with a Python that has torch (Debian: apt-get install python3-torch; these were made with
 torch 1.13.1):  /usr/bin/python3 tools/torch-fixtures/make_fixtures.py test/fixtures/torch
+Then format the JSON as the repo does: npx prettier --write test/fixtures/torch/expected.json
 Each file is a few KB. expected.json holds every tensor's shape and row-major values (as float32
 values rounded to double), so the tests need no Python.
 """

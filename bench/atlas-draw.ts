@@ -32,6 +32,12 @@ function synthetic(version: number): Analysis {
     vocabSize: 50257,
     weightsHash: '',
     preferredHead: null,
+    source: {
+      format: 'hf-gpt2',
+      file: 'model.safetensors',
+      notes: [],
+      vocabulary: { kind: 'gpt2', size: 50257, file: null, unusedRows: 0, endOfText: true },
+    },
   };
   const dot = Float32Array.from({ length: L * H * T * T }, () => (Math.random() - 0.5) * 40);
   const pattern = new Float32Array(dot.length);
@@ -40,6 +46,7 @@ function synthetic(version: number): Analysis {
   return {
     model,
     text: 'x',
+    outside: [],
     tokens: Array.from({ length: T }, (_, i) => ({
       id: i,
       display: ` t${i}`,

@@ -156,7 +156,7 @@ async function benchModel(name: string, engine: Engine, url: string): Promise<Re
       const labelOf = (text: string): { n: number; label: string } => {
         const pieces = engine.tokenize({ text, prependEndOfText: false }).ids;
         const n = Math.min(pieces.length, 128);
-        const display = engine.tokenInfos(pieces, false)[n - 1]?.display ?? '';
+        const display = engine.tokenInfos(pieces, false, text)[n - 1]?.display ?? '';
         return { n, label: `${display.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/\t/g, '⇥')} ${n - 1}` };
       };
       // Append: a space and a letter at the end (a new token each time, so the grid must change

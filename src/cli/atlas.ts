@@ -152,7 +152,7 @@ async function analyze(args: string[]): Promise<void> {
       console.error(`note: kept the first ${ids.length} of ${truncatedFrom} tokens (the model's context)`);
     const tensors = await engine.runAll(ids);
     mkdirSync(outDir, { recursive: true });
-    const strings = engine.tokenInfos(ids, prepend).map((p) => p.display);
+    const strings = engine.tokenInfos(ids, prepend, text).map((p) => p.display);
     writeFileSync(join(outDir, 'tokens.json'), JSON.stringify({ ids, strings }, null, 2) + '\n');
     let n = 0;
     for (const [name, t] of Object.entries(tensors)) {

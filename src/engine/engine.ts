@@ -41,10 +41,10 @@ import {
 import { ensureBuilt } from './graph-cache';
 import { readModelMeta } from './model-meta';
 import { readTrainingHistory } from './training-history';
-import { Gpt2Checkpoint, type Gpt2Config } from './gpt2-weights';
+import { FORMAT_LABELS, Gpt2Checkpoint, type Gpt2Config, type OpenOptions } from './gpt2-weights';
 import { AnalysisCache, type RowHook } from './incremental';
 import { ModelRuntime, type HostTensor } from './runtime';
-import { END_OF_TEXT_ID, Gpt2Tokenizer, IncrementalTokenizer } from './tokenizer';
+import { gpt2Vocabulary, resolveVocabulary, type Vocabulary } from './vocabulary';
 
 export class AtlasError extends Error {
   constructor(message: string) {
@@ -73,7 +73,11 @@ interface Loaded {
   wO: Float32Array[];
   /** attn.c_proj.bias per layer, [d_model]. */
   bO: Float32Array[];
+  /** What was opened (a folder or a file), how, and the folder its files are in. */
+  path: string;
+  openOptions: OpenOptions;
   dir: string;
+  vocab: Vocabulary;
   /** Read on first use: the unembedding [vocab, d_model] and ln_f's weight and bias, for logit
    *  effects and predictions away from the last token. */
   unembed: { U: Float32Array; gamma: Float32Array; beta: Float32Array } | null;
@@ -100,26 +104,43 @@ export interface EngineOptions {
   allowNonfinite?: boolean;
 }
 
+/** What a model is opened with beyond its path: a configuration the person gave, a vocabulary file. */
+export interface LoadOptions extends OpenOptions {
+  /** nanoGPT's meta.pkl or a vocab.json, when none lies beside the checkpoint. */
+  vocabulary?: string;
+}
+
 export class Engine {
-  readonly tokenizer = new Gpt2Tokenizer();
-  /** Remembers the last text's pieces: a keystroke re-tokenizes only from the edit on. */
-  readonly typing = new IncrementalTokenizer(this.tokenizer);
   private loaded: Loaded | null = null;
 
   constructor(private readonly options: EngineOptions) {}
 
-  /** Folder of the loaded model, or null. */
-  modelDir(): string | null {
-    return this.loaded?.dir ?? null;
+  /** The loaded model's vocabulary (GPT-2's when none is loaded). */
+  get tokenizer(): Vocabulary {
+    return this.loaded?.vocab ?? gpt2Vocabulary();
   }
 
-  async load(modelDir: string, onBuildProgress?: (fraction: number) => void): Promise<ModelInfo> {
-    const dir = resolve(modelDir);
-    const ckpt = Gpt2Checkpoint.open(dir);
+  /** What the loaded model was opened from (a folder or a single file), or null. */
+  modelDir(): string | null {
+    return this.loaded?.path ?? null;
+  }
+
+  async load(modelPath: string, onBuildProgress?: (fraction: number) => void, loadOptions: LoadOptions = {}): Promise<ModelInfo> {
+    const path = resolve(modelPath);
+    const openOptions: OpenOptions = loadOptions.config ? { config: loadOptions.config } : {};
+    const ckpt = Gpt2Checkpoint.open(path, openOptions);
+    const dir = ckpt.dir;
     let built;
     let wO: Float32Array[];
     let bO: Float32Array[];
+    let vocab: Vocabulary;
     try {
+      vocab = resolveVocabulary(ckpt.embeddingRows, dir, ckpt.extras, loadOptions.vocabulary);
+      ckpt.useVocabularyRows(Math.min(vocab.size, ckpt.embeddingRows));
+      if (vocab.size > ckpt.embeddingRows)
+        throw new AtlasError(
+          `the vocabulary (${vocab.file ?? 'GPT-2'}) has ${vocab.size} tokens but the model's embedding has only ${ckpt.embeddingRows} rows`,
+        );
       if (!this.options.allowNonfinite) ckpt.checkFinite();
       built = await ensureBuilt(ckpt, this.options.cacheDir, onBuildProgress);
       // Kept for per-head value projections (v·W_O), so toggled weights can recompute ΔE.
@@ -129,19 +150,18 @@ export class Engine {
       ckpt.close();
     }
     const c = ckpt.config;
-    if (c.vocabSize !== 50257) {
-      throw new AtlasError(
-        `this model has a ${c.vocabSize}-token vocabulary; Attention Atlas needs GPT-2's 50257-token tokenizer`,
-      );
-    }
     const t0 = performance.now();
     const runtime = await ModelRuntime.create(built.analysisModelPath);
     const sessionMs = performance.now() - t0;
-    const meta = readModelMeta(dir);
+    // atlas-model.json describes a folder's model; a file opened on its own has only its name.
+    const isFile = path !== dir;
+    const meta = isFile ? {} : readModelMeta(dir);
+    const name = basename(path);
+    const weightsFile = basename(ckpt.weightsPath);
     const info: ModelInfo = {
-      id: meta.id ?? basename(dir),
-      label: meta.label ?? `${basename(dir)} (GPT-2 architecture)`,
-      description: meta.description ?? `Loaded from ${dir}`,
+      id: meta.id ?? name,
+      label: meta.label ?? `${name} (${FORMAT_LABELS[ckpt.format]})`,
+      description: meta.description ?? `Loaded from ${path}`,
       nLayers: c.nLayer,
       nHeads: c.nHead,
       dModel: c.dModel,
@@ -152,6 +172,18 @@ export class Engine {
       // A head the model names is used only when it exists in this model.
       preferredHead:
         meta.defaultHead && meta.defaultHead.layer < c.nLayer && meta.defaultHead.head < c.nHead ? meta.defaultHead : null,
+      source: {
+        format: ckpt.format,
+        file: weightsFile,
+        notes: [...ckpt.notes],
+        vocabulary: {
+          kind: vocab.kind,
+          size: vocab.size,
+          file: vocab.file ? basename(vocab.file) : null,
+          unusedRows: ckpt.embeddingRows - c.vocabSize,
+          endOfText: vocab.endOfText !== null,
+        },
+      },
     };
     await this.unload();
     const shape = { nLayer: c.nLayer, nHead: c.nHead, dModel: c.dModel, nCtx: c.nCtx };
@@ -164,7 +196,10 @@ export class Engine {
       stats: { buildMs: built.buildMs, fromCache: built.fromCache, sessionMs, modelPath: built.modelPath },
       wO,
       bO,
+      path,
+      openOptions,
       dir,
+      vocab,
       unembed: null,
       induction: null,
       history: readTrainingHistory(dir, { nLayers: c.nLayer, nHeads: c.nHead }),
@@ -182,6 +217,13 @@ export class Engine {
     await l?.full?.dispose();
   }
 
+  /** The loaded model's checkpoint again (for weights read on first use), with its vocabulary's rows. */
+  private openCheckpoint(m: Loaded): Gpt2Checkpoint {
+    const ckpt = Gpt2Checkpoint.open(m.path, m.openOptions);
+    ckpt.useVocabularyRows(m.config.vocabSize);
+    return ckpt;
+  }
+
   private model(): Loaded {
     if (!this.loaded) throw new AtlasError('no model is loaded');
     return this.loaded;
@@ -197,15 +239,17 @@ export class Engine {
 
   /** Token ids for a request, cut to the model's context. */
   tokenize(req: AnalyzeRequest): { ids: number[]; truncatedFrom: number | null } {
-    const ids = this.typing.encode(req.text, { prependEndOfText: req.prependEndOfText });
+    const ids = this.tokenizer.encode(req.text, { prependEndOfText: req.prependEndOfText });
     const nCtx = this.model().config.nCtx;
     return ids.length > nCtx ? { ids: ids.slice(0, nCtx), truncatedFrom: ids.length } : { ids, truncatedFrom: null };
   }
 
-  tokenInfos(ids: readonly number[], prependEndOfText: boolean): TokenInfo[] {
-    return this.tokenizer.pieces(ids, prependEndOfText).map((p, i) => ({
+  tokenInfos(ids: readonly number[], prependEndOfText: boolean, text: string): TokenInfo[] {
+    const v = this.tokenizer;
+    const prepended = prependEndOfText && v.endOfText !== null;
+    return v.pieces(ids, prepended, text).map((p, i) => ({
       ...p,
-      special: prependEndOfText && i === 0 && p.id === END_OF_TEXT_ID,
+      special: prepended && i === 0 && p.id === v.endOfText,
     }));
   }
 
@@ -236,7 +280,7 @@ export class Engine {
   async analyze(req: AnalyzeRequest): Promise<Analysis> {
     const m = this.model();
     const { ids, truncatedFrom } = this.tokenize(req);
-    const tokens = this.tokenInfos(ids, req.prependEndOfText);
+    const tokens = this.tokenInfos(ids, req.prependEndOfText, req.text);
     // Only the positions after the unchanged prefix run through the model (incremental.ts).
     const cache = await this.cached(ids);
     const squareUnchanged = req.haveSquare !== undefined && req.haveSquare === cache.currentSquareVersion;
@@ -245,6 +289,7 @@ export class Engine {
       model: m.info,
       text: req.text,
       tokens,
+      outside: m.vocab.outside(req.text),
       truncatedFrom,
       drawn: c.drawn,
       squareVersion: c.squareVersion,
@@ -318,7 +363,7 @@ export class Engine {
       ids = Int32Array.from(top);
       probs = Float32Array.from(top, (v) => Math.exp((logits[v] ?? 0) - logZ));
     }
-    const strings = Array.from(ids, (id) => this.tokenizer.pieces([id])[0]?.display ?? '');
+    const strings = Array.from(ids, (id) => this.tokenizer.display(id));
     return { position, k: TOP_K, ids, probs, strings };
   }
 
@@ -329,7 +374,7 @@ export class Engine {
 
   private unembedding(m: Loaded): { U: Float32Array; gamma: Float32Array; beta: Float32Array } {
     if (!m.unembed) {
-      const ckpt = Gpt2Checkpoint.open(m.dir);
+      const ckpt = this.openCheckpoint(m);
       try {
         m.unembed = {
           U: ckpt.read(ckpt.lmHead ? 'lm_head.weight' : 'wte.weight'),
@@ -384,7 +429,7 @@ export class Engine {
     for (let h = 0; h < H; h++) headResults.set(headTimesWO(z.subarray(h * dh, (h + 1) * dh), m.wO[req.layer], h, D), h * D);
     const sigma = cache.finalScale()[req.token] ?? 1;
     const effects = this.logitEffects(headResults.subarray(req.head * D, (req.head + 1) * D), sigma);
-    const piece = (id: number): string => this.tokenizer.pieces([id])[0]?.display ?? '';
+    const piece = (id: number): string => this.tokenizer.display(id);
     const pick = (groups: TieGroup[]): LogitEffects => ({
       ids: Int32Array.from(groups, (g) => g.first),
       strings: groups.map((g) => piece(g.first)),
@@ -426,16 +471,21 @@ export class Engine {
     const scores = new Float32Array(L * H);
     const duplicateScores = new Float32Array(L * H);
     const patterns = Array.from({ length: L }, (_, l) => incrementalNames(l).patternDrawn);
+    // GPT-2's ids 1000–40999 are ordinary words; a small vocabulary (characters) uses all its ids.
+    const eot = m.vocab.endOfText;
+    const prefix = eot !== null ? [eot] : [];
+    const [lo, span] = m.vocab.kind === 'gpt2' ? [1000, 40000] : [0, m.config.vocabSize];
     for (let s = 0; s < PROBE_SEQUENCES; s++) {
-      const block = Array.from({ length: n }, () => 1000 + Math.floor(rand() * 40000));
-      const ids = [END_OF_TEXT_ID, ...block, ...block];
+      const block = Array.from({ length: n }, () => lo + Math.floor(rand() * span));
+      const ids = [...prefix, ...block, ...block];
       const T = ids.length;
       const out = await m.runtime.run(ids, patterns, m.emptyPast);
       for (let l = 0; l < L; l++) {
         const p = f32(out, incrementalNames(l).patternDrawn); // [H, T, T]: T ≤ DRAWN_TOKENS
         for (let h = 0; h < H; h++) {
           scores[l * H + h] =
-            (scores[l * H + h] ?? 0) + inductionScore(p.subarray(h * T * T, (h + 1) * T * T), T, n, 1) / PROBE_SEQUENCES;
+            (scores[l * H + h] ?? 0) +
+            inductionScore(p.subarray(h * T * T, (h + 1) * T * T), T, n, prefix.length) / PROBE_SEQUENCES;
           duplicateScores[l * H + h] =
             (duplicateScores[l * H + h] ?? 0) +
             (duplicateTokenScore(p.subarray(h * T * T, (h + 1) * T * T), T, ids) ?? 0) / PROBE_SEQUENCES;
@@ -453,7 +503,7 @@ export class Engine {
 
   private interpretWeights(m: Loaded): NonNullable<Loaded['weights']> {
     if (!m.weights) {
-      const ckpt = Gpt2Checkpoint.open(m.dir);
+      const ckpt = this.openCheckpoint(m);
       try {
         const blocks = Array.from({ length: m.config.nLayer }, (_, l): BlockWeights => {
           const r = (n: string): Float32Array => ckpt.read(`h.${l}.${n}`);
@@ -470,6 +520,7 @@ export class Engine {
             fcB: r('mlp.c_fc.bias'),
             mlpW: r('mlp.c_proj.weight'),
             mlpB: r('mlp.c_proj.bias'),
+            gelu: m.config.gelu,
           };
         });
         // Tied models share wte with the unembedding: read it once.
@@ -613,7 +664,7 @@ export class Engine {
     ids5.sort((a, b) => (lpClean[b] ?? 0) - (lpClean[a] ?? 0));
     const top: AblatedToken[] = ids5.map((id) => ({
       id,
-      string: this.tokenizer.pieces([id])[0]?.display ?? '',
+      string: this.tokenizer.display(id),
       clean: Math.exp(lpClean[id] ?? -Infinity),
       ablated: Math.exp(lpAblated[id] ?? -Infinity),
     }));

@@ -46,7 +46,7 @@ export async function exportAnalysis(engine: Engine, req: AnalyzeRequest): Promi
     text: req.text,
     prependEndOfText: req.prependEndOfText,
     truncatedFrom,
-    tokens: engine.tokenInfos(ids, req.prependEndOfText),
+    tokens: engine.tokenInfos(ids, req.prependEndOfText, req.text),
     heads,
     inductionProbe: { sequences: probe.sequences, blockLength: probe.blockLength },
     tensors: shapes,

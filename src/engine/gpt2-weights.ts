@@ -1,89 +1,29 @@
 /**
- * GPT-2 weights in the Hugging Face layout: model.safetensors + config.json.
+ * GPT weights, opened from a folder or a single file: Hugging Face GPT-2 (model.safetensors +
+ * config.json), nanoGPT (ckpt.pt, or its state dict as safetensors + config.json) and the book's
+ * GPTModel (model.pth + config.json). checkpoint-layout.ts maps each onto HF's names and
+ * orientation; everything after this file sees one layout.
  *
- * Accepts keys with or without the `transformer.` prefix, ignores the `attn.bias` /
- * `attn.masked_bias` mask buffers, ties `lm_head` to `wte` when it is absent, and checks every
- * tensor's shape against config.json. Conv1D weights stay in HF's [in, out] orientation.
+ * Mask buffers (`attn.bias`, `attn.masked_bias`, the book's `att.mask`) are ignored, lm_head is
+ * tied to wte when absent or byte-identical, and every tensor's shape is checked against the
+ * configuration before anything is read.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { isRegularFileOrAbsent, readRegularFile } from './regular-file';
-import { join } from 'node:path';
-import { SafetensorsFile } from './safetensors';
+import { basename, dirname, join, resolve } from 'node:path';
+import { SafetensorsFile, type Dtype } from './safetensors';
+import {
+  canonicalName,
+  mapCheckpoint,
+  type CheckpointFormat,
+  type MappedCheckpoint,
+  type TensorSource,
+} from './checkpoint-layout';
+import { openTorchSource } from './torch-source';
+import { ModelFormatError, type Gpt2Config } from './gpt2-config';
 
-export class ModelFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelFormatError';
-  }
-}
-
-export interface Gpt2Config {
-  nLayer: number;
-  nHead: number;
-  dModel: number;
-  nCtx: number;
-  vocabSize: number;
-  dMlp: number;
-  layerNormEps: number;
-}
-
-/** Sanity caps: far above GPT-2 XL (48 layers, 1600 wide), far below anything absurd. */
-const CAPS = { nLayer: 128, nHead: 128, dModel: 16384, nCtx: 65536, vocabSize: 1_000_000, dMlp: 65536 };
-
-const TANH_GELUS = new Set(['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast']);
-
-function intField(cfg: Record<string, unknown>, keys: string[], cap: number, fallback?: number): number {
-  for (const key of keys) {
-    const v = cfg[key];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > cap) {
-      throw new ModelFormatError(`config.json: "${key}" must be an integer between 1 and ${cap}, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  }
-  if (fallback !== undefined) return fallback;
-  throw new ModelFormatError(`config.json: missing "${keys[0]}"`);
-}
-
-export function parseGpt2Config(text: string): Gpt2Config {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ModelFormatError(`config.json is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    throw new ModelFormatError('config.json is not a JSON object');
-  const cfg = raw as Record<string, unknown>;
-  if (cfg.model_type !== undefined && cfg.model_type !== 'gpt2') {
-    throw new ModelFormatError(
-      `config.json: model_type is "${String(cfg.model_type)}"; only GPT-2-architecture models are supported`,
-    );
-  }
-  const act = cfg.activation_function ?? 'gelu_new';
-  if (typeof act !== 'string' || !TANH_GELUS.has(act)) {
-    throw new ModelFormatError(`config.json: activation_function "${String(act)}" is not GPT-2's tanh GELU (gelu_new)`);
-  }
-  const dModel = intField(cfg, ['n_embd', 'hidden_size'], CAPS.dModel);
-  const nHead = intField(cfg, ['n_head', 'num_attention_heads'], CAPS.nHead);
-  if (dModel % nHead !== 0) {
-    throw new ModelFormatError(`config.json: n_head ${nHead} does not divide n_embd ${dModel}`);
-  }
-  const eps = cfg.layer_norm_epsilon ?? 1e-5;
-  if (typeof eps !== 'number' || !(eps > 0 && eps < 1)) {
-    throw new ModelFormatError(`config.json: layer_norm_epsilon must be a small positive number, got ${JSON.stringify(eps)}`);
-  }
-  return {
-    nLayer: intField(cfg, ['n_layer', 'num_hidden_layers'], CAPS.nLayer),
-    nHead,
-    dModel,
-    nCtx: intField(cfg, ['n_positions', 'n_ctx'], CAPS.nCtx),
-    vocabSize: intField(cfg, ['vocab_size'], CAPS.vocabSize),
-    dMlp: intField(cfg, ['n_inner'], CAPS.dMlp, 4 * dModel),
-    layerNormEps: eps,
-  };
-}
+export { ModelFormatError, parseGpt2Config, type GeluKind, type Gpt2Config } from './gpt2-config';
 
 /** Tensor names in HF GPT-2 layout (without prefix) and the shape config.json implies. */
 export function expectedShapes(c: Gpt2Config): Map<string, number[]> {
@@ -111,75 +51,142 @@ export function expectedShapes(c: Gpt2Config): Map<string, number[]> {
   return m;
 }
 
-const IGNORED = /(^|\.)attn\.(bias|masked_bias)$/;
+/** What to open a model with, beyond its path. */
+export interface OpenOptions {
+  /**
+   * Configuration values the person gave (e.g. the book's `{"n_heads": 12}` when no config.json
+   * lies beside its model.pth); they override the file's own.
+   */
+  config?: Record<string, unknown>;
+}
 
-/** An opened, validated GPT-2 checkpoint; tensors are read one at a time on demand. */
+/** The weights file a folder holds, in the order the formats are tried. */
+const WEIGHT_FILES = ['model.safetensors', 'ckpt.pt', 'model.pth', 'model.pt'];
+const TORCH_EXT = /\.(pt|pth|bin)$/i;
+
+/**
+ * Finds the weights file of a model path: a file as given, or in a folder the first of
+ * WEIGHT_FILES, else its only .pt/.pth file.
+ */
+export function weightsFileOf(path: string): string {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new ModelFormatError(`${path} does not exist`);
+  }
+  if (!st.isDirectory()) return path;
+  for (const name of WEIGHT_FILES) {
+    const p = join(path, name);
+    if (existsSync(p)) return p;
+  }
+  const torch = readdirSync(path).filter((n) => TORCH_EXT.test(n) && !n.startsWith('.'));
+  if (torch.length === 1) return join(path, torch[0] ?? '');
+  throw new ModelFormatError(
+    torch.length > 1
+      ? `${path} holds several checkpoints (${torch.slice(0, 4).join(', ')}): open one of them as a file`
+      : `no model.safetensors, ckpt.pt or model.pth in ${path}`,
+  );
+}
+
+/** Human names of the formats, for the library and the model line. */
+export const FORMAT_LABELS: Record<CheckpointFormat, string> = {
+  'hf-gpt2': 'Hugging Face GPT-2',
+  nanogpt: 'nanoGPT',
+  book: "the book's GPTModel",
+};
+
+/** An opened, validated GPT checkpoint in HF GPT-2 orientation; tensors are read on demand. */
 export class Gpt2Checkpoint {
-  private constructor(
-    readonly dir: string,
-    readonly config: Gpt2Config,
-    private readonly file: SafetensorsFile,
-    /** canonical name → name in the file */
-    private readonly names: Map<string, string>,
-    /** name in the file of an untied unembedding [vocab, d_model], or null when tied */
-    readonly lmHead: string | null,
-  ) {}
+  /** Rows of wte / lm_head the model uses: the vocabulary's size (nanoGPT pads to 50304). */
+  private rows: number;
 
-  static open(dir: string): Gpt2Checkpoint {
+  private constructor(
+    /** What was opened: a folder or a single file. */
+    readonly path: string,
+    /** The folder the files are in (atlas-model.json, training-log.json, vocabularies). */
+    readonly dir: string,
+    private readonly source: TensorSource,
+    private readonly mapped: MappedCheckpoint,
+    /** Top-level values of a PyTorch checkpoint besides the weights (nanoGPT's config.dataset …). */
+    readonly extras: Record<string, unknown>,
+  ) {
+    this.rows = mapped.embeddingRows;
+  }
+
+  static open(path: string, options: OpenOptions = {}): Gpt2Checkpoint {
+    const abs = resolve(path);
+    const weights = weightsFileOf(abs);
+    const dir = weights === abs ? dirname(abs) : abs;
     const cfgPath = join(dir, 'config.json');
-    const weightsPath = join(dir, 'model.safetensors');
     // Refused by name before anything is opened: a FIFO would block, a directory give EISDIR.
-    if (!isRegularFileOrAbsent(cfgPath)) throw new ModelFormatError(`no config.json in ${dir}`);
-    if (!isRegularFileOrAbsent(weightsPath)) throw new ModelFormatError(`no model.safetensors in ${dir}`);
-    const config = parseGpt2Config(readRegularFile(cfgPath).toString('utf8'));
-    const file = SafetensorsFile.open(weightsPath);
+    // (config.json is optional: nanoGPT's ckpt.pt carries model_args, and the book's model.pth
+    // needs only its number of heads, which the person may give.)
+    const hasConfig = isRegularFileOrAbsent(cfgPath);
+    if (!isRegularFileOrAbsent(weights)) throw new ModelFormatError(`no ${basename(weights)} in ${dir}`);
+    const fileConfig = hasConfig ? configObject(readRegularFile(cfgPath).toString('utf8'), 'config.json') : null;
+    const opened = openTensorSource(weights);
     try {
-      const names = new Map<string, string>();
-      let lmHead: string | null = null;
-      for (const name of file.entries.keys()) {
-        const canonical = name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
-        if (IGNORED.test(canonical)) continue;
-        if (canonical === 'lm_head.weight') {
-          lmHead = name;
-          continue;
-        }
-        names.set(canonical, name);
-      }
-      const expected = expectedShapes(config);
-      const missing = [...expected.keys()].filter((k) => !names.has(k));
-      if (missing.length) {
-        const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? `, … (${missing.length} in all)` : '');
-        throw new ModelFormatError(`model.safetensors is missing GPT-2 tensors: ${shown}`);
-      }
-      const check = (fileName: string, want: number[], label: string): void => {
-        const got = file.entries.get(fileName)?.shape ?? [];
-        if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
-          throw new ModelFormatError(
-            `${label} has shape [${got.join(', ')}] but config.json implies [${want.join(', ')}] ` +
-              `(n_layer ${config.nLayer}, n_head ${config.nHead}, n_embd ${config.dModel}, vocab ${config.vocabSize})`,
-          );
-        }
-      };
-      for (const [k, want] of expected) check(names.get(k) ?? k, want, k);
-      if (lmHead) check(lmHead, [config.vocabSize, config.dModel], 'lm_head.weight');
-      // An lm_head that is byte-identical to wte is just the tied weight written twice.
-      if (lmHead && sameBytes(file, lmHead, names.get('wte.weight') ?? '')) lmHead = null;
-      return new Gpt2Checkpoint(dir, config, file, names, lmHead);
+      const fromCheckpoint = opened.modelArgs;
+      const config =
+        fileConfig || fromCheckpoint || options.config
+          ? { ...(fileConfig ?? {}), ...(fromCheckpoint ?? {}), ...(options.config ?? {}) }
+          : null;
+      const where = options.config
+        ? 'the configuration given'
+        : fromCheckpoint
+          ? `${basename(weights)} model_args`
+          : 'config.json';
+      const mapped = mapCheckpoint(opened.source, config, where);
+      return new Gpt2Checkpoint(abs, dir, opened.source, mapped, opened.extras);
     } catch (e) {
-      file.close();
+      opened.source.close();
       throw e;
     }
   }
 
-  get weightsPath(): string {
-    return this.file.path;
+  get config(): Gpt2Config {
+    return { ...this.mapped.config, vocabSize: this.rows };
   }
 
-  /** Float32 data of a tensor by its canonical (prefix-free) name, e.g. "h.0.attn.c_attn.weight". */
+  get format(): CheckpointFormat {
+    return this.mapped.format;
+  }
+
+  /** Rows of the embedding in the file (≥ config.vocabSize). */
+  get embeddingRows(): number {
+    return this.mapped.embeddingRows;
+  }
+
+  /** What a person may want to know about the layout ("no biases (bias: false)" …). */
+  get notes(): readonly string[] {
+    return this.mapped.notes;
+  }
+
+  /** Uses the first `n` rows of wte / lm_head only: the vocabulary's tokens, not nanoGPT's padding. */
+  useVocabularyRows(n: number): void {
+    if (n < 1 || n > this.mapped.embeddingRows)
+      throw new ModelFormatError(
+        `the vocabulary has ${n} tokens but the model's embedding has ${this.mapped.embeddingRows} rows`,
+      );
+    this.rows = n;
+  }
+
+  get weightsPath(): string {
+    return this.source.path;
+  }
+
+  /** The file's name of an untied unembedding, or null when it is tied to wte. */
+  get lmHead(): string | null {
+    return this.mapped.lmHead;
+  }
+
+  /** Float32 data of a tensor by its canonical HF name, e.g. "h.0.attn.c_attn.weight", in HF orientation. */
   read(canonical: string): Float32Array {
-    const name = canonical === 'lm_head.weight' && this.lmHead ? this.lmHead : this.names.get(canonical);
-    if (!name) throw new ModelFormatError(`no tensor ${canonical}`);
-    return this.file.readF32(name).data;
+    const data = this.mapped.read(canonical);
+    if ((canonical === 'wte.weight' || canonical === 'lm_head.weight') && this.rows < this.mapped.embeddingRows)
+      return data.slice(0, this.rows * this.mapped.config.dModel);
+    return data;
   }
 
   /**
@@ -187,34 +194,12 @@ export class Gpt2Checkpoint {
    * such tensor. Reads every tensor once, one at a time; integer tests on the raw bits.
    */
   checkFinite(): void {
-    const used = [...this.names.values(), ...(this.lmHead ? [this.lmHead] : [])];
-    for (const name of used) {
-      const { entry, bytes } = this.file.readBytes(name);
-      let bad = 0;
-      let first = -1;
-      if (entry.dtype === 'F32') {
-        const u = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-        for (let i = 0; i < u.length; i++) {
-          if (((u[i] ?? 0) & 0x7f800000) === 0x7f800000) {
-            if (first < 0) first = i;
-            bad++;
-          }
-        }
-      } else {
-        // F16: exponent 0x7c00; BF16: exponent 0x7f80 (all ones: Inf or NaN).
-        const mask = entry.dtype === 'F16' ? 0x7c00 : 0x7f80;
-        const u = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
-        for (let i = 0; i < u.length; i++) {
-          if (((u[i] ?? 0) & mask) === mask) {
-            if (first < 0) first = i;
-            bad++;
-          }
-        }
-      }
+    for (const name of this.mapped.used) {
+      const { dtype, bytes } = this.source.readRaw(name);
+      const { bad, first } = countNonFinite(dtype, bytes);
       if (bad > 0) {
-        const canonical = name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
         throw new ModelFormatError(
-          `model.safetensors: tensor ${canonical} holds ${bad} NaN or infinite value${bad === 1 ? '' : 's'} ` +
+          `${basename(this.source.path)}: tensor ${canonicalName(name)} holds ${bad} NaN or infinite value${bad === 1 ? '' : 's'} ` +
             `(the first at flat index ${first}); refusing to load it (--allow-nonfinite loads it anyway)`,
         );
       }
@@ -222,15 +207,77 @@ export class Gpt2Checkpoint {
   }
 
   close(): void {
-    this.file.close();
+    this.source.close();
   }
 }
 
-function sameBytes(file: SafetensorsFile, a: string, b: string): boolean {
-  const ea = file.entries.get(a);
-  const eb = file.entries.get(b);
-  if (!ea || !eb || ea.dtype !== eb.dtype || ea.end - ea.begin !== eb.end - eb.begin) return false;
-  return Buffer.from(file.readBytes(a).bytes).equals(Buffer.from(file.readBytes(b).bytes));
+function configObject(text: string, where: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ModelFormatError(`${where} is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ModelFormatError(`${where} is not a JSON object`);
+  return raw as Record<string, unknown>;
+}
+
+/** NaN / ±Inf count on raw bits: F32 exponent 0x7f800000, F16 0x7c00, BF16 0x7f80 (all ones). */
+function countNonFinite(dtype: Dtype, bytes: Uint8Array): { bad: number; first: number } {
+  let bad = 0;
+  let first = -1;
+  if (dtype === 'F32') {
+    const u = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    for (let i = 0; i < u.length; i++) {
+      if (((u[i] ?? 0) & 0x7f800000) === 0x7f800000) {
+        if (first < 0) first = i;
+        bad++;
+      }
+    }
+  } else {
+    const mask = dtype === 'F16' ? 0x7c00 : 0x7f80;
+    const u = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+    for (let i = 0; i < u.length; i++) {
+      if (((u[i] ?? 0) & mask) === mask) {
+        if (first < 0) first = i;
+        bad++;
+      }
+    }
+  }
+  return { bad, first };
+}
+
+/** A weights file opened as tensors, with a PyTorch checkpoint's other top-level values. */
+interface OpenedSource {
+  source: TensorSource;
+  /** nanoGPT's model_args, when the checkpoint carries them. */
+  modelArgs: Record<string, unknown> | null;
+  extras: Record<string, unknown>;
+}
+
+function openTensorSource(path: string): OpenedSource {
+  if (TORCH_EXT.test(path)) return openTorchSource(path);
+  return { source: safetensorsSource(SafetensorsFile.open(path)), modelArgs: null, extras: {} };
+}
+
+/** A safetensors file as a TensorSource. */
+export function safetensorsSource(file: SafetensorsFile): TensorSource {
+  return {
+    path: file.path,
+    tensors: file.entries,
+    readF32: (name) => file.readF32(name).data,
+    readRaw: (name) => {
+      const { entry, bytes } = file.readBytes(name);
+      return { dtype: entry.dtype, bytes };
+    },
+    sameData: (a, b) => {
+      const ea = file.entries.get(a);
+      const eb = file.entries.get(b);
+      if (!ea || !eb || ea.dtype !== eb.dtype || ea.end - ea.begin !== eb.end - eb.begin) return false;
+      return Buffer.from(file.readBytes(a).bytes).equals(Buffer.from(file.readBytes(b).bytes));
+    },
+    close: () => file.close(),
+  };
 }
 
 /** sha256 of a file, streamed (GPT-2 medium is 1.5 GB). */

@@ -3,7 +3,7 @@
  * TransformerLens hook name (see ../shared/hooks.ts and DESIGN.md).
  *
  * The forward pass is nanoGPT's: pre-LayerNorm blocks, learned positions, causal softmax
- * attention, GELU (tanh approximation), final LayerNorm, unembedding tied to wte. It is written
+ * attention, GELU (tanh approximation, or exact erf for nanoGPT's nn.GELU), final LayerNorm, unembedding tied to wte. It is written
  * head-explicitly so each TransformerLens tensor is a real node output, not a reconstruction:
  *   hook_dot = q·kᵀ (unscaled, unmasked) → ÷√d_head → where(causal, ·, −∞) → softmax = hook_pattern
  *   hook_z = pattern @ v;  hook_result[h] = z[h] @ W_O[h];  hook_attn_out = Σ_h hook_result + b_O
@@ -162,6 +162,12 @@ function geluTanh(g: Graph, x: string): string {
   return g.one('Mul', [g.one('Mul', [x, t]), 'c_half']);
 }
 
+/** GELU, exact: x · ½(1 + erf(x / √2)), PyTorch's nn.GELU() default that nanoGPT trains with. */
+function geluErf(g: Graph, x: string): string {
+  const e = g.one('Add', [g.one('Erf', [g.one('Mul', [x, 'c_gelu_inv_sqrt_2'])]), 'c_one']);
+  return g.one('Mul', [g.one('Mul', [x, e]), 'c_half']);
+}
+
 function valueInfo(name: string, dims: (number | string)[], elemType: number = FLOAT): OnnxNs.IValueInfoProto {
   return {
     name,
@@ -256,8 +262,12 @@ export async function buildInstrumentedGraph(
   };
 
   try {
-    g.constFloat('c_gelu_a', [], [0.044715]);
-    g.constFloat('c_gelu_sqrt_2_over_pi', [], [Math.sqrt(2 / Math.PI)]);
+    // Only the GELU's own constants: onnxruntime warns about initializers no node uses.
+    if (c.gelu === 'erf') g.constFloat('c_gelu_inv_sqrt_2', [], [Math.SQRT1_2]);
+    else {
+      g.constFloat('c_gelu_a', [], [0.044715]);
+      g.constFloat('c_gelu_sqrt_2_over_pi', [], [Math.sqrt(2 / Math.PI)]);
+    }
     g.constFloat('c_one', [], [1]);
     g.constFloat('c_half', [], [0.5]);
     g.constFloat('c_sqrt_d_head', [], [Math.sqrt(dh)]);
@@ -415,7 +425,7 @@ export async function buildInstrumentedGraph(
       );
       const mlpOut = linear(
         g,
-        geluTanh(g, fc),
+        c.gelu === 'erf' ? geluErf(g, fc) : geluTanh(g, fc),
         g.weight(p + 'mlp.c_proj.weight', [c.dMlp, D], ckpt.read(p + 'mlp.c_proj.weight')),
         g.weight(p + 'mlp.c_proj.bias', [D], ckpt.read(p + 'mlp.c_proj.bias')),
         hk.mlpOut,

@@ -1,11 +1,10 @@
 /**
- * Built graphs are cached on disk, keyed by sha256(weights) + sha256(config.json) + builder
+ * Built graphs are cached on disk, keyed by sha256(weights) + sha256(the configuration read) + builder
  * version, so a model is built once and a new builder version rebuilds. A build is written to
  * a temporary folder and renamed into place, so a half-built graph is never found.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { readRegularFile } from './regular-file';
 import { join } from 'node:path';
 import { BUILDER_VERSION, analysisModelPathFor, buildInstrumentedGraph } from './graph-builder';
 import { hashFile, type Gpt2Checkpoint } from './gpt2-weights';
@@ -30,7 +29,7 @@ export interface CacheRecord {
   builderVersion: number;
   key: string;
   buildMs: number;
-  /** The model folder it was built from (the library shows and removes graphs per model). */
+  /** The model folder or file it was built from (the library shows and removes graphs per model). */
   modelDir: string;
 }
 
@@ -54,8 +53,10 @@ export function listCachedGraphs(cacheRoot: string): (CacheRecord & { dir: strin
 
 export async function cacheKey(ckpt: Gpt2Checkpoint, weightsHash?: string): Promise<string> {
   const weights = weightsHash ?? (await hashFile(ckpt.weightsPath));
+  // The configuration as the engine understood it (layout, shape, GELU, vocabulary rows): the
+  // same weights read another way build another graph.
   const config = createHash('sha256')
-    .update(readRegularFile(join(ckpt.dir, 'config.json')))
+    .update(JSON.stringify({ format: ckpt.format, ...ckpt.config }))
     .digest('hex');
   return createHash('sha256').update(`${weights}:${config}:builder-${BUILDER_VERSION}`).digest('hex').slice(0, 40);
 }
@@ -82,7 +83,7 @@ export async function ensureBuilt(
     const buildMs = performance.now() - t0;
     writeFileSync(
       join(tmp, DONE_MARKER),
-      JSON.stringify({ builderVersion: BUILDER_VERSION, key, buildMs, modelDir: ckpt.dir } satisfies CacheRecord),
+      JSON.stringify({ builderVersion: BUILDER_VERSION, key, buildMs, modelDir: ckpt.path } satisfies CacheRecord),
     );
     rmSync(dir, { recursive: true, force: true }); // an unfinished older attempt, never a complete one
     try {

@@ -17,6 +17,8 @@
  * a full forward pass of the later layers (causal, so only positions up to the token run).
  */
 
+import type { GeluKind } from './gpt2-weights';
+
 /** The checkpoint tensors one block needs, HF Conv1D layout ([in, out], row-major). */
 export interface BlockWeights {
   ln1g: Float32Array;
@@ -31,6 +33,8 @@ export interface BlockWeights {
   fcB: Float32Array; // [F]
   mlpW: Float32Array; // [F, D]
   mlpB: Float32Array; // [D]
+  /** The MLP's GELU (Gpt2Config.gelu). */
+  gelu: GeluKind;
 }
 
 /** The residual-stream part names entering block `layer`, in the order decompositions use. */
@@ -165,14 +169,31 @@ function linear(x: Float64Array, W: Float32Array, b: Float32Array, outDim: numbe
   return out;
 }
 
-function gelu(x: number): number {
+function geluTanh(x: number): number {
   return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+}
+
+/**
+ * erf by Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7, far below float32's step at the
+ * values GELU sees). Written by hand: JavaScript has no Math.erf and one function is not worth a
+ * dependency.
+ */
+export function erf(x: number): number {
+  const s = Math.sign(x);
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return s * (1 - poly * Math.exp(-a * a));
+}
+
+function geluErf(x: number): number {
+  return 0.5 * x * (1 + erf(x * Math.SQRT1_2));
 }
 
 /** The MLP sublayer's output for one row (hook_mlp_out). */
 function mlpRow(x: Float64Array, w: BlockWeights, eps: number): Float64Array {
   const F = w.fcB.length;
-  const h = linear(layerNormRow(x, w.ln2g, w.ln2b, eps), w.fcW, w.fcB, F).map(gelu);
+  const h = linear(layerNormRow(x, w.ln2g, w.ln2b, eps), w.fcW, w.fcB, F).map(w.gelu === 'erf' ? geluErf : geluTanh);
   return linear(h, w.mlpW, w.mlpB, x.length);
 }
 

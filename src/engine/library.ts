@@ -3,18 +3,18 @@
  *  - the bundled model (resources/models), always there;
  *  - the catalogue of GPT-2 models on the Hub, downloadable in the background;
  *  - models downloaded before, and GPT-2 snapshots already in the Hugging Face cache;
- *  - any folder the person opened (HF layout: model.safetensors + config.json).
+ *  - any folder or checkpoint file the person opened (Hugging Face GPT-2, nanoGPT's ckpt.pt,
+ *    the book's model.pth; see gpt2-weights.ts), with what they told the app about it.
  * Each entry says its size on disk and the memory it needs, so nothing is loaded blind.
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { readRegularFile } from './regular-file';
 import { freemem, totalmem } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { DownloadState, LibraryEntry } from '../shared/api';
 import { DownloadError, downloadInProgress, downloadModel, partialBytes, type DownloadOptions } from './download';
-import { SafetensorsFile } from './safetensors';
 import { CATALOGUE, findCachedSnapshots, hubCacheDir } from './hub';
-import { parseGpt2Config, type Gpt2Config } from './gpt2-weights';
+import { Gpt2Checkpoint, weightsFileOf, type Gpt2Config } from './gpt2-weights';
+import type { LoadOptions } from './engine';
 import { listCachedGraphs } from './graph-cache';
 import { readModelMeta } from './model-meta';
 
@@ -34,18 +34,28 @@ export interface LibraryOptions {
  * by onnxruntime, the engine's own copies (W_O, and the unembedding for logit effects), and
  * one full-context analysis (every hook tensor of every layer at n_ctx tokens).
  */
-export function estimateMemoryBytes(dir: string): number | null {
+export function estimateMemoryBytes(path: string, options: LoadOptions = {}): number | null {
   try {
-    const cfg = parseGpt2Config(readRegularFile(join(dir, 'config.json')).toString('utf8'));
-    const file = SafetensorsFile.open(join(dir, 'model.safetensors'));
-    let params = 0;
-    for (const e of file.entries.values()) params += e.shape.reduce((a, b) => a * b, 1);
-    file.close();
-    return memoryForShape(params, cfg);
+    const key = `${path}\0${JSON.stringify(options)}\0${statSync(weightsFileOf(path)).mtimeMs}`;
+    const hit = estimates.get(key);
+    if (hit !== undefined) return hit;
+    const ckpt = Gpt2Checkpoint.open(path, options);
+    const cfg = ckpt.config;
+    ckpt.close();
+    const D = cfg.dModel;
+    const rows = ckpt.embeddingRows;
+    const perBlock = 4 * D + 3 * D * D + 3 * D + D * D + D + 2 * D * cfg.dMlp + cfg.dMlp + D;
+    const params = rows * D + cfg.nCtx * D + cfg.nLayer * perBlock + 2 * D + (ckpt.lmHead ? rows * D : 0);
+    const bytes = memoryForShape(params, cfg);
+    estimates.set(key, bytes);
+    return bytes;
   } catch {
     return null;
   }
 }
+
+/** Estimates by path, options and modification time: a PyTorch file is not re-parsed on every list. */
+const estimates = new Map<string, number>();
 
 export function memoryForShape(
   params: number,
@@ -58,11 +68,18 @@ export function memoryForShape(
   return weights + engineCopies + cfg.nLayer * perLayer + T * cfg.vocabSize * 4;
 }
 
-function dirBytes(dir: string): number {
+/** The weights file and config.json of a folder or a file. */
+function dirBytes(path: string): number {
   let n = 0;
-  for (const f of ['model.safetensors', 'config.json']) {
+  let weights: string;
+  try {
+    weights = weightsFileOf(path);
+  } catch {
+    return 0;
+  }
+  for (const f of [weights, join(dirname(weights), 'config.json')]) {
     try {
-      n += statSync(join(dir, f)).size;
+      n += statSync(f).size;
     } catch {
       /* missing file: counted as 0 */
     }
@@ -71,17 +88,23 @@ function dirBytes(dir: string): number {
 }
 
 export class ModelLibrary {
-  private readonly opened = new Set<string>();
+  /** Folders and files the person opened this session, with what they told the app about each. */
+  private readonly opened = new Map<string, LoadOptions>();
   private download: { repo: string; ctrl: AbortController; state: DownloadState } | null = null;
   private lastDownload: DownloadState | null = null;
 
   constructor(private readonly o: LibraryOptions) {}
 
-  /** A folder the person opened: remembered for this session's list. */
-  addFolder(dir: string): string {
-    const abs = resolve(dir);
-    this.opened.add(abs);
+  /** A folder or file the person opened: remembered for this session's list, with its options. */
+  addFolder(path: string, options: LoadOptions = this.optionsFor(path)): string {
+    const abs = resolve(path);
+    this.opened.set(abs, options);
     return abs;
+  }
+
+  /** What the person told the app about a model they opened (number of heads, vocabulary file). */
+  optionsFor(path: string): LoadOptions {
+    return this.opened.get(resolve(path)) ?? {};
   }
 
   list(loadedDir: string | null): LibraryEntry[] {
@@ -104,7 +127,7 @@ export class ModelLibrary {
       diskBytes: dirBytes(dir),
       downloadBytes: null,
       partialBytes: 0,
-      memoryBytes: estimateMemoryBytes(dir),
+      memoryBytes: estimateMemoryBytes(dir, this.optionsFor(dir)),
       graphBytes: graphs.filter((g) => resolve(g.modelDir) === resolve(dir)).reduce((n, g) => n + g.bytes, 0),
       loaded: loaded === resolve(dir),
     });
@@ -154,7 +177,7 @@ export class ModelLibrary {
         loaded: false,
       });
     }
-    for (const dir of this.opened) {
+    for (const dir of this.opened.keys()) {
       if (entries.some((e) => e.dir && resolve(e.dir) === dir)) continue;
       entries.push(onDisk('folder', dir, basename(dir), `Opened from ${dir}`));
     }
@@ -162,8 +185,8 @@ export class ModelLibrary {
   }
 
   /** Refuses, with the numbers, a model that would not fit in memory. */
-  checkMemory(dir: string): void {
-    const need = estimateMemoryBytes(dir);
+  checkMemory(dir: string, options: LoadOptions = {}): void {
+    const need = estimateMemoryBytes(dir, options);
     if (need === null) return; // the loader will say what is wrong with the folder
     const total = totalmem();
     if (need > 0.8 * total) {

@@ -132,6 +132,25 @@ function idRequest(arg: unknown): { id: string } {
   return { id: r.id };
 }
 
+/** The heads of a GPT the app can draw: 1–128 (as the config caps), or a vocabulary to pick. */
+function completeRequest(arg: unknown): { nHeads: number } | { pickVocabulary: true } {
+  const r = record(arg, 'request');
+  if (r.pickVocabulary === true) return { pickVocabulary: true };
+  if (!Number.isInteger(r.nHeads) || (r.nHeads as number) < 1 || (r.nHeads as number) > 128)
+    throw new ValidationError('nHeads must be an integer from 1 to 128');
+  return { nHeads: r.nHeads as number };
+}
+
+/**
+ * A load that failed only because the checkpoint lacks something the person can supply is not
+ * an error of the request: the library state says what is needed (loaded.needs).
+ */
+function keepIfNeeds(h: ModelHost): (e: unknown) => void {
+  return (e) => {
+    if (!h.waitingFor) throw e;
+  };
+}
+
 function repoRequest(arg: unknown): { repo: string } {
   const r = record(arg, 'request');
   if (typeof r.repo !== 'string' || !/^[\w.-]+\/[\w.-]+$/.test(r.repo))
@@ -195,7 +214,7 @@ export function createHandlers(
     [CHANNELS.library]: now(async () => needHost().state()),
     [CHANNELS.useModel]: now(async (arg) => {
       const h = needHost();
-      await h.load(entryDir(idRequest(arg).id));
+      await h.load(entryDir(idRequest(arg).id)).catch(keepIfNeeds(h));
       return h.state();
     }),
     [CHANNELS.download]: now(async (arg) => {
@@ -236,7 +255,34 @@ export function createHandlers(
       if (!h.desktop)
         throw new Error('opening a folder needs the desktop app; in a browser use `atlas serve` with the model folder');
       const dir = await h.desktop.pickFolder();
-      if (dir) await h.load(h.library.addFolder(dir));
+      if (dir) await h.load(h.library.addFolder(dir)).catch(keepIfNeeds(h));
+      return h.state();
+    }),
+    [CHANNELS.openFile]: now(async () => {
+      const h = needHost();
+      if (!h.desktop) throw new Error('opening a file needs the desktop app; in a browser use `atlas serve --model <file>`');
+      const file = await h.desktop.pickFile('model');
+      if (file) await h.load(h.library.addFolder(file)).catch(keepIfNeeds(h));
+      return h.state();
+    }),
+    [CHANNELS.completeModel]: now(async (arg) => {
+      const h = needHost();
+      const req = completeRequest(arg);
+      const needs = h.waitingFor;
+      if (!needs) throw new Error('no model is waiting for more information');
+      const options = { ...h.library.optionsFor(needs.path) };
+      if ('nHeads' in req) {
+        if (needs.kind !== 'heads') throw new Error('this model needs a vocabulary, not a number of heads');
+        if (needs.dModel % req.nHeads !== 0) throw new Error(`${req.nHeads} heads do not divide the width ${needs.dModel}`);
+        options.config = { ...options.config, n_head: req.nHeads, n_heads: req.nHeads };
+      } else {
+        if (!h.desktop)
+          throw new Error('choosing a vocabulary file needs the desktop app; in a browser use `atlas serve --vocab <file>`');
+        const file = await h.desktop.pickFile('vocabulary');
+        if (!file) return h.state();
+        options.vocabulary = file;
+      }
+      await h.load(h.library.addFolder(needs.path, options), options).catch(keepIfNeeds(h));
       return h.state();
     }),
     [CHANNELS.showInFolder]: now(async (arg) => {

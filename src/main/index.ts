@@ -110,9 +110,32 @@ async function main(): Promise<void> {
     pickFolder: async () => {
       const win = BrowserWindow.getFocusedWindow();
       const options = {
-        title: 'Open a GPT-2 model folder (model.safetensors + config.json)',
+        title: 'Open a model folder (GPT-2 model.safetensors + config.json, nanoGPT ckpt.pt, the book’s model.pth)',
         properties: ['openDirectory' as const],
       };
+      const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+      return r.canceled ? null : (r.filePaths[0] ?? null);
+    },
+    pickFile: async (kind) => {
+      const win = BrowserWindow.getFocusedWindow();
+      const options =
+        kind === 'model'
+          ? {
+              title: 'Open a GPT checkpoint (nanoGPT ckpt.pt, the book’s model.pth, model.safetensors)',
+              properties: ['openFile' as const],
+              filters: [
+                { name: 'GPT checkpoints', extensions: ['pt', 'pth', 'bin', 'safetensors'] },
+                { name: 'All files', extensions: ['*'] },
+              ],
+            }
+          : {
+              title: 'Choose the model’s vocabulary (nanoGPT meta.pkl, or vocab.json)',
+              properties: ['openFile' as const],
+              filters: [
+                { name: 'Vocabularies', extensions: ['pkl', 'json'] },
+                { name: 'All files', extensions: ['*'] },
+              ],
+            };
       const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
       return r.canceled ? null : (r.filePaths[0] ?? null);
     },

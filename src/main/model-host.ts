@@ -4,13 +4,18 @@
  * import: the desktop app passes the native folder picker and file manager in as `desktop`.
  */
 import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import type { GraphInfo, LibraryState, ModelInfo } from '../shared/api';
-import type { Engine } from '../engine/engine';
+import { basename, dirname, resolve } from 'node:path';
+import type { GraphInfo, LibraryState, ModelInfo, ModelNeeds } from '../shared/api';
+import type { Engine, LoadOptions } from '../engine/engine';
 import type { ModelLibrary } from '../engine/library';
+import { ConfigNeededError } from '../engine/checkpoint-layout';
+import { VocabularyNeededError } from '../engine/vocabulary';
+import { weightsFileOf } from '../engine/gpt2-weights';
 
 export interface DesktopHooks {
   pickFolder(): Promise<string | null>;
+  /** A checkpoint file (`model`: .pt, .pth, .safetensors) or a vocabulary file (meta.pkl, vocab.json). */
+  pickFile(kind: 'model' | 'vocabulary'): Promise<string | null>;
   reveal(path: string): void;
   /** Asks the person, natively, whether to download a repository that is not in the catalogue. */
   confirmDownload?(repo: string): Promise<boolean>;
@@ -19,6 +24,7 @@ export interface DesktopHooks {
 export class ModelHost {
   private loadingDir: string | null = null;
   private loadError: string | null = null;
+  private needs: ModelNeeds | null = null;
   private buildProgress: number | null = null;
   private current: Promise<unknown> = Promise.resolve();
 
@@ -33,18 +39,29 @@ export class ModelHost {
     return this.current;
   }
 
-  /** Loads a folder: memory check, build (cached) with progress, session. Keeps the old model on failure. */
-  load(dir: string): Promise<ModelInfo> {
+  /** What the last failed load lacked (its number of heads, its vocabulary), or null. */
+  get waitingFor(): ModelNeeds | null {
+    return this.needs;
+  }
+
+  /**
+   * Loads a folder or a checkpoint file: memory check, build (cached) with progress, session.
+   * Keeps the old model on failure; a checkpoint that lacks its number of heads or its
+   * vocabulary is remembered in `waitingFor` so the person can supply it.
+   */
+  load(dir: string, options: LoadOptions = this.library.optionsFor(dir)): Promise<ModelInfo> {
     const abs = resolve(dir);
     this.loadingDir = abs;
     this.loadError = null;
+    this.needs = null;
     this.buildProgress = 0;
     const run = (async () => {
       try {
-        this.library.checkMemory(abs);
-        return await this.engine.load(abs, (f) => (this.buildProgress = f));
+        this.library.checkMemory(abs, options);
+        return await this.engine.load(abs, (f) => (this.buildProgress = f), options);
       } catch (e) {
         this.loadError = (e as Error).message;
+        this.needs = needsOf(abs, e);
         throw e;
       } finally {
         this.loadingDir = null;
@@ -84,8 +101,35 @@ export class ModelHost {
         loading: this.loadingDir !== null,
         buildProgress: this.buildProgress,
         error: this.loadError,
+        needs: this.needs,
       },
       desktop: this.desktop !== null,
     };
   }
+}
+
+/** What a load error says the person must supply, if anything. */
+function needsOf(path: string, e: unknown): ModelNeeds | null {
+  let file = basename(path);
+  try {
+    file = basename(weightsFileOf(path));
+  } catch {
+    /* the path itself is named */
+  }
+  if (e instanceof ConfigNeededError) {
+    const s = e.shape;
+    return {
+      kind: 'heads',
+      path,
+      file,
+      format: s.format,
+      nLayers: s.nLayer,
+      dModel: s.dModel,
+      nCtx: s.nCtx,
+      vocabSize: s.vocabSize,
+      qkvBias: s.qkvBias,
+    };
+  }
+  if (e instanceof VocabularyNeededError) return { kind: 'vocabulary', path, file, rows: e.rows };
+  return null;
 }

@@ -27,6 +27,8 @@ export function createApi(invoke: Invoke): AtlasApi {
     removeModel: (req) => invoke(CHANNELS.removeModel, req) as ReturnType<AtlasApi['removeModel']>,
     removeGraph: (req) => invoke(CHANNELS.removeGraph, req) as ReturnType<AtlasApi['removeGraph']>,
     openFolder: () => invoke(CHANNELS.openFolder) as ReturnType<AtlasApi['openFolder']>,
+    openFile: () => invoke(CHANNELS.openFile) as ReturnType<AtlasApi['openFile']>,
+    completeModel: (req) => invoke(CHANNELS.completeModel, req) as ReturnType<AtlasApi['completeModel']>,
     showInFolder: (req) => invoke(CHANNELS.showInFolder, req) as ReturnType<AtlasApi['showInFolder']>,
   };
 }

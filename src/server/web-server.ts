@@ -156,6 +156,7 @@ export const LIGHT_CHANNELS: ReadonlySet<Channel> = new Set<Channel>([
   CHANNELS.removeModel,
   CHANNELS.removeGraph,
   CHANNELS.openFolder,
+  CHANNELS.openFile,
   CHANNELS.showInFolder,
   CHANNELS.saveFile,
 ]);

@@ -54,6 +54,30 @@ export interface ModelInfo {
   weightsHash: string;
   /** The head the attention view opens on, when the model's atlas-model.json names one. */
   preferredHead: { layer: number; head: number } | null;
+  /** How the model was saved and what turns its text into tokens. */
+  source: ModelSource;
+}
+
+/** The layouts the engine opens (see src/engine/checkpoint-layout.ts). */
+export type CheckpointFormat = 'hf-gpt2' | 'nanogpt' | 'book';
+
+export interface ModelSource {
+  format: CheckpointFormat;
+  /** The weights file's name, e.g. `ckpt.pt`, `model.safetensors`. */
+  file: string;
+  /** Facts about the layout a person may want: "no biases (bias: false)" … (English, from the engine). */
+  notes: string[];
+  vocabulary: {
+    /** `gpt2`: GPT-2's BPE; `chars`: one character per token (nanoGPT's meta.pkl); `list`: vocab.json. */
+    kind: 'gpt2' | 'chars' | 'list';
+    size: number;
+    /** The vocabulary file's name, or null for GPT-2's built-in tokenizer. */
+    file: string | null;
+    /** Embedding rows no token uses (nanoGPT pads GPT-2's 50257 to 50304): left out of predictions. */
+    unusedRows: number;
+    /** Whether it has GPT-2's <|endoftext|> to put first. */
+    endOfText: boolean;
+  };
 }
 
 /**
@@ -112,6 +136,8 @@ export interface Analysis {
   topK: Predictions;
   /** Per-head pattern statistics over all T tokens (entropy, previous/first-token, local), [L·H] each. */
   headStats: HeadStats;
+  /** Distinct characters of the text the model's vocabulary has no token for (left out); empty for GPT-2's. */
+  outside: string[];
 }
 
 /** The model's top-k next-token predictions at one position, probabilities descending. */
@@ -321,6 +347,26 @@ export interface GraphInfo {
   fromCache: boolean;
 }
 
+/**
+ * What a checkpoint lacks to be loaded, and what its tensors already said: the book's model.pth
+ * without config.json has everything but the number of heads; a character-level nanoGPT without
+ * its meta.pkl has no vocabulary.
+ */
+export type ModelNeeds =
+  | {
+      kind: 'heads';
+      /** The model asked for (folder or file) and its weights file's name. */
+      path: string;
+      file: string;
+      format: CheckpointFormat;
+      nLayers: number;
+      dModel: number;
+      nCtx: number;
+      vocabSize: number;
+      qkvBias: boolean;
+    }
+  | { kind: 'vocabulary'; path: string; file: string; rows: number };
+
 export interface LibraryState {
   entries: LibraryEntry[];
   download: DownloadState | null;
@@ -332,6 +378,8 @@ export interface LibraryState {
     /** Share of the graph build done while loading (0–1), or null when not building. */
     buildProgress: number | null;
     error: string | null;
+    /** The last model asked for could not load until the person says more (completeModel). */
+    needs: ModelNeeds | null;
   };
   /** Whether this host can show native folder pickers and file managers (the desktop app). */
   desktop: boolean;
@@ -366,6 +414,13 @@ export interface AtlasApi {
   removeGraph(req: { id: string }): Promise<LibraryState>;
   /** Desktop only: pick a folder with a native dialog and load it. */
   openFolder(): Promise<LibraryState>;
+  /** Desktop only: pick one checkpoint file (.pt, .pth, .safetensors) with a native dialog and load it. */
+  openFile(): Promise<LibraryState>;
+  /**
+   * Load the model `loaded.needs` names with what it lacked: its number of heads, or a
+   * vocabulary file picked with a native dialog (desktop only).
+   */
+  completeModel(req: { nHeads: number } | { pickVocabulary: true }): Promise<LibraryState>;
   /** Desktop only: reveal a library entry's folder, or the graph cache, in the file manager. */
   showInFolder(req: { id: string } | { graph: true }): Promise<void>;
 }
@@ -390,6 +445,8 @@ export const CHANNELS = {
   removeModel: 'atlas:remove-model',
   removeGraph: 'atlas:remove-graph',
   openFolder: 'atlas:open-folder',
+  openFile: 'atlas:open-file',
+  completeModel: 'atlas:complete-model',
   showInFolder: 'atlas:show-in-folder',
 } as const satisfies Record<keyof AtlasApi, string>;
 

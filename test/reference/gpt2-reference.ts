@@ -12,6 +12,8 @@ export interface RefConfig {
   dModel: number;
   eps: number;
   vocabSize: number;
+  /** The MLP's GELU; GPT-2's tanh approximation when absent. */
+  gelu?: 'tanh' | 'erf';
 }
 
 function get(w: Tensors, name: string): Float32Array {
@@ -51,8 +53,30 @@ function conv1d(
   });
 }
 
-function gelu(x: number): number {
+function geluTanh(x: number): number {
   return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+}
+
+/**
+ * erf by its Maclaurin series in float64 (a different method from the engine's rational
+ * approximation on purpose); for |x| ≥ 4 it is ±1 within 1.6e-8, below float32 precision, and
+ * the series would lose digits to cancellation.
+ */
+function erfSeries(x: number): number {
+  if (Math.abs(x) >= 4) return Math.sign(x);
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 200; n++) {
+    term *= (-x * x) / n;
+    const add = term / (2 * n + 1);
+    sum += add;
+    if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+function geluErf(x: number): number {
+  return 0.5 * x * (1 + erfSeries(x / Math.SQRT2));
 }
 
 export type RefOutputs = Map<string, { dims: number[]; data: Float64Array }>;
@@ -165,7 +189,9 @@ export function referenceForward(w: Tensors, cfg: RefConfig, ids: number[], abla
     put2(`${b}.hook_resid_mid`, mid);
     const ln2 = layerNorm(mid, get(w, p + 'ln_2.weight'), get(w, p + 'ln_2.bias'), cfg.eps);
     const dMlp = get(w, p + 'mlp.c_fc.bias').length;
-    const hidden = conv1d(ln2, get(w, p + 'mlp.c_fc.weight'), get(w, p + 'mlp.c_fc.bias'), D, dMlp).map((r) => r.map(gelu));
+    const hidden = conv1d(ln2, get(w, p + 'mlp.c_fc.weight'), get(w, p + 'mlp.c_fc.bias'), D, dMlp).map((r) =>
+      r.map(cfg.gelu === 'erf' ? geluErf : geluTanh),
+    );
     const mlpOut = conv1d(hidden, get(w, p + 'mlp.c_proj.weight'), get(w, p + 'mlp.c_proj.bias'), dMlp, D);
     put2(`${b}.hook_mlp_out`, mlpOut);
     x = mid.map((row, t) => row.map((val, i) => val + (mlpOut[t]?.[i] ?? 0)));

@@ -207,7 +207,7 @@ describe('atlas command line', () => {
   it('reports errors on stderr with a non-zero exit', () => {
     const missing = atlas(['analyze', join(tempDir(), 'nope'), '--text', 'x', '--out', tempDir()]);
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/atlas: no config\.json in /);
+    expect(missing.stderr).toMatch(/atlas: .*nope does not exist/);
     const usage = atlas(['analyze', model]);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toMatch(/missing --text <text>/);

@@ -74,6 +74,7 @@ describe('downloads only of what the person chose (issue 16 item 2)', () => {
     const desktop = confirm
       ? {
           pickFolder: async () => null,
+          pickFile: async () => null,
           reveal: () => {},
           confirmDownload: async (repo: string) => {
             asked.push(repo);

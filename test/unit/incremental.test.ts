@@ -34,7 +34,7 @@ const WORDS = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'far'
 async function fullReference(
   m: RandomEngine,
   ids: number[],
-): Promise<Omit<Analysis, 'model' | 'text' | 'tokens' | 'truncatedFrom' | 'squareVersion' | 'squareUnchanged'>> {
+): Promise<Omit<Analysis, 'model' | 'text' | 'tokens' | 'truncatedFrom' | 'squareVersion' | 'squareUnchanged' | 'outside'>> {
   const { nLayer: L, nHead: H } = SPEC;
   const T = ids.length;
   const drawn = Math.min(T, DRAWN_TOKENS);

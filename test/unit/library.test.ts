@@ -9,7 +9,8 @@ import { ModelHost, type DesktopHooks } from '../../src/main/model-host';
 import { CHANNELS, type LibraryState } from '../../src/shared/api';
 import { repoFromModelDir, startFakeHub, type FakeHub } from '../helpers/fake-hub';
 import { tempDir } from '../helpers/fixtures';
-import { SMALL_SPEC, hfConfig, writeRandomModel, type RandomModelSpec } from '../helpers/random-model';
+import { SMALL_SPEC, hfConfig, randomTensors, writeRandomModel, type RandomModelSpec } from '../helpers/random-model';
+import { bookModelPth, SHAKESPEARE_CHARS, writeCharModel } from '../helpers/other-layouts';
 
 const TINY: RandomModelSpec = { nLayer: 1, nHead: 2, dModel: 16, nCtx: 16, vocabSize: 50257, seed: 4 };
 
@@ -110,7 +111,9 @@ describe('model library', () => {
   it('opens a folder picked in the desktop dialog, shows built graphs per model and removes them when unused', async () => {
     const picked = writeRandomModel({ ...TINY, seed: 31 });
     const revealed: string[] = [];
-    const { host, bundled } = setup({ desktop: { pickFolder: async () => picked, reveal: (p) => revealed.push(p) } });
+    const { host, bundled } = setup({
+      desktop: { pickFolder: async () => picked, pickFile: async () => null, reveal: (p) => revealed.push(p) },
+    });
     await host.load(bundled);
     const handlers = createHandlers(host.engine, Promise.resolve(), null, host);
     const s = (await handlers[CHANNELS.openFolder](undefined)) as LibraryState;
@@ -123,6 +126,61 @@ describe('model library', () => {
     const after = (await handlers[CHANNELS.removeGraph]({ id: bundledEntry?.id })) as LibraryState;
     expect(after.entries.find((e) => e.kind === 'bundled')?.graphBytes).toBe(0);
     await expect(handlers[CHANNELS.removeGraph]({ id: `folder:${picked}` })).rejects.toThrow(/in use/);
+  });
+
+  it('opens a checkpoint file picked in the desktop dialog, asks for what the file lacks, and remembers the answer', async () => {
+    const bookDir = tempDir();
+    const spec = { ...TINY, nHead: 4, dModel: 32, seed: 12 };
+    writeFileSync(join(bookDir, 'model.pth'), bookModelPth(spec, randomTensors(spec)));
+    const char = writeCharModel({ nLayer: 1, nHead: 2, dModel: 16, nCtx: 16, seed: 3 }, { metaBeside: false });
+    const vocab = join(tempDir(), 'vocab.json');
+    writeFileSync(vocab, JSON.stringify(SHAKESPEARE_CHARS));
+    const picks: string[] = [join(bookDir, 'model.pth'), char.ckpt, vocab];
+    const asked: string[] = [];
+    const desktop: DesktopHooks = {
+      pickFolder: async () => null,
+      pickFile: async (kind) => {
+        asked.push(kind);
+        return picks.shift() ?? null;
+      },
+      reveal: () => {},
+    };
+    const { host, bundled } = setup({ desktop });
+    await host.load(bundled);
+    const handlers = createHandlers(host.engine, Promise.resolve(), null, host);
+    // The book's model.pth without config.json: not an error, a question with what the tensors said.
+    let s = (await handlers[CHANNELS.openFile](undefined)) as LibraryState;
+    expect(s.loaded.needs).toEqual({
+      kind: 'heads',
+      path: join(bookDir, 'model.pth'),
+      file: 'model.pth',
+      format: 'book',
+      nLayers: 1,
+      dModel: 32,
+      nCtx: 16,
+      vocabSize: 50257,
+      qkvBias: false,
+    });
+    expect(s.loaded.model?.id).not.toBe('model.pth'); // the bundled model stays loaded
+    await expect(handlers[CHANNELS.completeModel]({ nHeads: 0 })).rejects.toThrow(/nHeads must be an integer from 1 to 128/);
+    await expect(handlers[CHANNELS.completeModel]({ nHeads: 5 })).rejects.toThrow(/5 heads do not divide the width 32/);
+    s = (await handlers[CHANNELS.completeModel]({ nHeads: 4 })) as LibraryState;
+    expect(s.loaded.needs).toBeNull();
+    expect(s.loaded.model).toMatchObject({ nHeads: 4, source: { format: 'book', file: 'model.pth' } });
+    const bookEntry = s.entries.find((e) => e.dir === join(bookDir, 'model.pth'));
+    expect(bookEntry?.kind).toBe('folder');
+    expect(bookEntry?.memoryBytes).toBeGreaterThan(0);
+    // A character-level ckpt.pt without meta.pkl: the vocabulary is asked for, then picked.
+    s = (await handlers[CHANNELS.openFile](undefined)) as LibraryState;
+    expect(s.loaded.needs).toMatchObject({ kind: 'vocabulary', file: 'ckpt.pt', rows: 65 });
+    await expect(handlers[CHANNELS.completeModel]({ nHeads: 2 })).rejects.toThrow(/needs a vocabulary/);
+    s = (await handlers[CHANNELS.completeModel]({ pickVocabulary: true })) as LibraryState;
+    expect(s.loaded.model?.source.vocabulary).toMatchObject({ kind: 'chars', size: 65, file: 'vocab.json' });
+    expect(asked).toEqual(['model', 'model', 'vocabulary']);
+    // Switching back to the book model uses the number of heads given before, without asking.
+    s = (await handlers[CHANNELS.useModel]({ id: bookEntry?.id })) as LibraryState;
+    expect(s.loaded.model?.nHeads).toBe(4);
+    expect(s.loaded.needs).toBeNull();
   });
 
   it('refuses a model that would not fit in memory, with the numbers, before loading it', async () => {

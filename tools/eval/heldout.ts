@@ -6,12 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { END_OF_TEXT_ID, GPT2_VOCAB_SIZE, type Gpt2Tokenizer } from '../../src/engine/tokenizer';
+import { END_OF_TEXT_ID, GPT2_VOCAB_SIZE } from '../../src/engine/tokenizer';
 
 export const EVAL_DATA = join(import.meta.dirname, 'data');
 
 /** Held-out documents as one stream, `<|endoftext|>` before each (as in training); `docs` limits how many. */
-export function heldOutStream(tokenizer: Gpt2Tokenizer, docs = Number.POSITIVE_INFINITY): number[] {
+export function heldOutStream(tokenizer: { encode(text: string): number[] }, docs = Number.POSITIVE_INFINITY): number[] {
   const texts = readFileSync(join(EVAL_DATA, 'heldout.txt'), 'utf8').trimEnd().split('\n\n\n');
   const stream: number[] = [];
   for (const d of texts.slice(0, docs)) stream.push(END_OF_TEXT_ID, ...tokenizer.encode(d));

@@ -43,6 +43,7 @@ export type FromWorker =
 /**
  * Tests only, and only when the worker was started with `testHooks`: an analyze request whose
  * text is `${TEST_HOOK}block:<ms>` busy-waits that long on the worker's thread (a stand-in for a
- * long synchronous stretch of engine work); `${TEST_HOOK}crash` makes the worker die.
+ * long synchronous stretch of engine work) and answers { startedAt, endedAt } (Date.now());
+ * `${TEST_HOOK}crash` makes the worker die.
  */
 export const TEST_HOOK = '\u0000atlas-test-hook:';

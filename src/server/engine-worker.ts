@@ -51,19 +51,15 @@ function testHook(m: Extract<ToWorker, { type: 'call' }>): boolean {
   const text = typeof m.arg === 'object' && m.arg !== null && 'text' in m.arg ? m.arg.text : null;
   if (typeof text !== 'string' || !text.startsWith(TEST_HOOK)) return false;
   const what = text.slice(TEST_HOOK.length);
-  if (what === 'crash') {
-    setImmediate(() => {
-      throw new Error('the engine worker crashed on purpose (test hook)');
-    });
-    return true;
-  }
+  // Thrown from the message handler: uncaught, it ends the worker before it reads another message.
+  if (what === 'crash') throw new Error('the engine worker crashed on purpose (test hook)');
   const ms = Number(/^block:(\d+)$/.exec(what)?.[1] ?? NaN);
   if (!Number.isFinite(ms)) return false;
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
+  const startedAt = Date.now();
+  while (Date.now() < startedAt + ms) {
     // Busy on purpose: a long synchronous stretch, as a big analysis's tokenizing was.
   }
-  reply(m.id, { blockedMs: ms });
+  reply(m.id, { startedAt, endedAt: Date.now() });
   return true;
 }
 

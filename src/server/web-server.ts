@@ -17,11 +17,16 @@
  *    origin check is what stops it.
  * Request bodies are capped.
  *
- * Scheduling: light channels (library, model state, downloads, and predictions the engine can
+ * Scheduling: light channels (library, model info, downloads, and predictions the engine can
  * answer from the analysis it holds, see `fastPath`) run at once and never wait behind analyses.
  * Engine work runs one at a time from per-session queues taken in turn (round robin), the
  * session being an HttpOnly cookie the server issues with the page, not a header the client
  * picks; within a session, a tab's newer analysis supersedes its older one still waiting.
+ *
+ * Threads: `atlas serve` passes engine-client.ts's handlers, which run the engine in a worker
+ * thread, so this thread only parses, checks, serves files and schedules: a long synchronous
+ * stretch of engine work delays no page, 401, light channel or other session. Their replies
+ * come already packed (PackedReply) and are sent as they are.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';

@@ -141,7 +141,7 @@ function repoRequest(arg: unknown): { repo: string } {
 
 /**
  * Channels that run the engine (tokenizer, forward passes, float64 loops, exports). Browser mode
- * runs these in the engine's worker thread; the rest (HOST_CHANNELS) stay with the model host.
+ * runs these in the engine's worker thread; the rest (HostChannel) stay with the model host.
  */
 export const ENGINE_CHANNELS = [
   CHANNELS.modelInfo,

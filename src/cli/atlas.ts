@@ -17,15 +17,15 @@
  * axis order. Errors go to stderr with a non-zero exit.
  */
 import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync, type ReadStream } from 'node:fs';
-import { CHANNELS, LIMITS } from '../shared/api';
+import { LIMITS } from '../shared/api';
 import { readViewState, viewStateToParam, type ViewState } from '../shared/view-state';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelLibrary } from '../engine/library';
-import { createHandlers, parsePredictionsRequest } from '../main/handlers';
 import { ModelHost } from '../main/model-host';
 import { isLoopback, startWebServer } from '../server/web-server';
+import { EngineClient } from '../server/engine-client';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { Engine } from '../engine/engine';
@@ -326,7 +326,9 @@ async function serve(args: string[], view: ViewState | null = null): Promise<voi
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0 to 65535');
   const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const engine = new Engine({ cacheDir: cliCacheDir(), allowNonfinite: values['allow-nonfinite'] });
+  // The engine runs in a worker thread, so that its long synchronous stretches never hold up the
+  // serving thread (the page's files, library calls, other sessions): see server/engine-client.ts.
+  const engine = new EngineClient({ cacheDir: cliCacheDir(), allowNonfinite: values['allow-nonfinite'] });
   const library = new ModelLibrary({
     bundledDir: bundledModelDir(appRoot),
     modelsDir: cliModelsDir(),
@@ -335,19 +337,19 @@ async function serve(args: string[], view: ViewState | null = null): Promise<voi
   const host = new ModelHost(engine, library);
   const modelDir = values.model ? library.addFolder(values.model) : bundledModelDir(appRoot);
   console.error(`loading ${modelDir} …`);
-  await host.load(modelDir);
-  const server = await startWebServer({
-    handlers: createHandlers(engine, Promise.resolve(), null, host),
-    // Predictions of the analysis the engine holds need no forward pass: answered beside the queue.
-    fastPath: (channel, arg) => {
-      if (channel !== CHANNELS.predictions) return undefined;
-      const p = engine.cachedPredictions(parsePredictionsRequest(arg));
-      return p ? Promise.resolve(p) : undefined;
-    },
-    rendererDir: join(appRoot, 'out', 'renderer'),
-    port,
-    host: values.host,
-  });
+  let server;
+  try {
+    await host.load(modelDir);
+    server = await startWebServer({
+      ...engine.serverOptions(host),
+      rendererDir: join(appRoot, 'out', 'renderer'),
+      port,
+      host: values.host,
+    });
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
   let shown = server.url;
   if (view) {
     const url = new URL(server.url);
@@ -375,7 +377,7 @@ async function serve(args: string[], view: ViewState | null = null): Promise<voi
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await engine.unload();
+  await engine.close();
 }
 
 /**

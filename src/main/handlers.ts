@@ -20,7 +20,7 @@ import {
 } from '../shared/api';
 import { exportAnalysis } from '../engine/export';
 import { CATALOGUE } from '../engine/hub';
-import type { ModelHost } from './model-host';
+import type { HostedEngine, ModelHost } from './model-host';
 import type { Engine } from '../engine/engine';
 
 export class ValidationError extends Error {
@@ -158,41 +158,58 @@ function repoRequest(arg: unknown): { repo: string } {
   return { repo: r.repo };
 }
 
-export function createHandlers(
-  engine: Engine,
-  ready: Promise<unknown> = Promise.resolve(),
-  saver: Saver | null = null,
-  host: ModelHost | null = null,
-): Record<Channel, Handler> {
-  const needHost = (): ModelHost => {
-    if (!host) throw new Error('the model library is not available here');
-    return host;
+/**
+ * Channels that run the engine (tokenizer, forward passes, float64 loops, exports). Browser mode
+ * runs these in the engine's worker thread; the rest (HostChannel) stay with the model host.
+ */
+export const ENGINE_CHANNELS = [
+  CHANNELS.modelInfo,
+  CHANNELS.analyze,
+  CHANNELS.headDetail,
+  CHANNELS.contribution,
+  CHANNELS.predictions,
+  CHANNELS.inductionProbe,
+  CHANNELS.trainingHistory,
+  CHANNELS.explainScore,
+  CHANNELS.ablate,
+  CHANNELS.exportData,
+] as const;
+export type EngineChannel = (typeof ENGINE_CHANNELS)[number];
+export type HostChannel = Exclude<Channel, EngineChannel>;
+
+/** Library calls must not wait for a model load: they report on it. */
+const now =
+  (fn: Handler): Handler =>
+  async (arg) => {
+    try {
+      return await fn(arg);
+    } catch (e) {
+      throw userFacing(e);
+    }
   };
-  /** Library calls must not wait for a model load: they report on it. */
-  const now =
-    (fn: Handler): Handler =>
-    async (arg) => {
-      try {
-        return await fn(arg);
-      } catch (e) {
-        throw userFacing(e);
-      }
-    };
-  const entryDir = (id: string): string => {
-    const h = needHost();
-    const entry = h.library.list(engine.modelDir()).find((e) => e.id === id);
-    if (!entry?.dir) throw new Error('that model is not on disk; download it first');
-    return entry.dir;
-  };
-  const save = async (name: string, bytes: Uint8Array): Promise<SaveResult> =>
-    saver ? { savedTo: await saver(name, bytes), download: null } : { savedTo: null, download: { name, bytes } };
-  /** Engine calls wait for the model being loaded, so they run on the model they will see. */
-  const wrap = (fn: Handler): Handler =>
+
+/** Calls that wait for `ready` (the model being loaded), so they run on the model they will see. */
+const after =
+  (ready: () => Promise<unknown>) =>
+  (fn: Handler): Handler =>
     now(async (arg) => {
-      await ready;
-      if (host) await host.ready;
+      await ready();
       return fn(arg);
     });
+
+function saveWith(saver: Saver | null) {
+  return async (name: string, bytes: Uint8Array): Promise<SaveResult> =>
+    saver ? { savedTo: await saver(name, bytes), download: null } : { savedTo: null, download: { name, bytes } };
+}
+
+/** The engine's channels; `ready` resolves when no model load is in progress. */
+export function createEngineHandlers(
+  engine: Engine,
+  ready: () => Promise<unknown>,
+  saver: Saver | null = null,
+): Record<EngineChannel, Handler> {
+  const wrap = after(ready);
+  const save = saveWith(saver);
   return {
     [CHANNELS.modelInfo]: wrap(async () => engine.modelInfo()),
     [CHANNELS.analyze]: wrap(async (arg) => engine.analyze(parseAnalyzeRequest(arg))),
@@ -207,7 +224,28 @@ export function createHandlers(
       const file = await exportAnalysis(engine, parseAnalyzeRequest(arg));
       return save(file.name, file.bytes);
     }),
-    [CHANNELS.saveFile]: wrap(async (arg) => {
+  };
+}
+
+/** The library's channels (and saving a file): the model host, never a forward pass. */
+export function createHostHandlers(
+  host: ModelHost<HostedEngine> | null,
+  ready: () => Promise<unknown>,
+  saver: Saver | null = null,
+): Record<HostChannel, Handler> {
+  const needHost = (): ModelHost<HostedEngine> => {
+    if (!host) throw new Error('the model library is not available here');
+    return host;
+  };
+  const entryDir = (id: string): string => {
+    const h = needHost();
+    const entry = h.library.list(h.engine.modelDir()).find((e) => e.id === id);
+    if (!entry?.dir) throw new Error('that model is not on disk; download it first');
+    return entry.dir;
+  };
+  const save = saveWith(saver);
+  return {
+    [CHANNELS.saveFile]: after(ready)(async (arg) => {
       const req = parseSaveFileRequest(arg);
       return save(req.suggestedName, req.bytes);
     }),
@@ -242,12 +280,12 @@ export function createHandlers(
     }),
     [CHANNELS.removeModel]: now(async (arg) => {
       const h = needHost();
-      h.library.remove(idRequest(arg).id, engine.modelDir());
+      h.library.remove(idRequest(arg).id, h.engine.modelDir());
       return h.state();
     }),
     [CHANNELS.removeGraph]: now(async (arg) => {
       const h = needHost();
-      h.library.removeGraphs(idRequest(arg).id, engine.modelDir());
+      h.library.removeGraphs(idRequest(arg).id, h.engine.modelDir());
       return h.state();
     }),
     [CHANNELS.openFolder]: now(async () => {
@@ -297,4 +335,18 @@ export function createHandlers(
       return undefined;
     }),
   };
+}
+
+/** Every channel in one process (the desktop app, the CLI's tools and tests). */
+export function createHandlers(
+  engine: Engine,
+  ready: Promise<unknown> = Promise.resolve(),
+  saver: Saver | null = null,
+  host: ModelHost | null = null,
+): Record<Channel, Handler> {
+  const loaded = async (): Promise<void> => {
+    await ready;
+    if (host) await host.ready;
+  };
+  return { ...createEngineHandlers(engine, loaded, saver), ...createHostHandlers(host, loaded, saver) };
 }

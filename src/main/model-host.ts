@@ -21,7 +21,14 @@ export interface DesktopHooks {
   confirmDownload?(repo: string): Promise<boolean>;
 }
 
-export class ModelHost {
+/**
+ * What the host needs of an engine: loading and the loaded model's description. The Engine itself
+ * in the desktop app; in browser mode a proxy for the engine in its worker thread
+ * (server/engine-client.ts), so that library calls answer while the engine is busy.
+ */
+export type HostedEngine = Pick<Engine, 'load' | 'modelDir' | 'modelInfo' | 'loadStats'>;
+
+export class ModelHost<E extends HostedEngine = Engine> {
   private loadingDir: string | null = null;
   private loadError: string | null = null;
   private needs: ModelNeeds | null = null;
@@ -29,7 +36,7 @@ export class ModelHost {
   private current: Promise<unknown> = Promise.resolve();
 
   constructor(
-    readonly engine: Engine,
+    readonly engine: E,
     readonly library: ModelLibrary,
     readonly desktop: DesktopHooks | null = null,
   ) {}

@@ -17,11 +17,16 @@
  *    origin check is what stops it.
  * Request bodies are capped.
  *
- * Scheduling: light channels (library, model state, downloads, and predictions the engine can
+ * Scheduling: light channels (library, model info, downloads, and predictions the engine can
  * answer from the analysis it holds, see `fastPath`) run at once and never wait behind analyses.
  * Engine work runs one at a time from per-session queues taken in turn (round robin), the
  * session being an HttpOnly cookie the server issues with the page, not a header the client
  * picks; within a session, a tab's newer analysis supersedes its older one still waiting.
+ *
+ * Threads: `atlas serve` passes engine-client.ts's handlers, which run the engine in a worker
+ * thread, so this thread only parses, checks, serves files and schedules: a long synchronous
+ * stretch of engine work delays no page, 401, light channel or other session. Their replies
+ * come already packed (PackedReply) and are sent as they are.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -30,7 +35,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { CHANNELS, type Channel } from '../shared/api';
-import { pack, unpack, WireError, type WireReply } from '../shared/wire';
+import { pack, PackedReply, unpack, WireError, type WireReply } from '../shared/wire';
 import type { Handler } from '../main/handlers';
 
 export interface WebServerOptions {
@@ -44,7 +49,8 @@ export interface WebServerOptions {
   token?: string;
   /**
    * Answers a request at once when it can without queueing (predictions of the analysis the
-   * engine holds); undefined sends it to the engine queue.
+   * engine holds); undefined, or a promise of undefined (the engine holds another analysis),
+   * sends it to the engine queue.
    */
   fastPath?: (channel: Channel, arg: unknown) => Promise<unknown> | undefined;
 }
@@ -150,6 +156,7 @@ const VALID_CHANNELS = new Set<string>(Object.values(CHANNELS));
 
 /** Channels that never touch the engine's analysis state: they run at once, beside the queue. */
 export const LIGHT_CHANNELS: ReadonlySet<Channel> = new Set<Channel>([
+  CHANNELS.modelInfo,
   CHANNELS.library,
   CHANNELS.download,
   CHANNELS.cancelDownload,
@@ -316,41 +323,49 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       }
     };
     const ch = channel as Channel;
-    let reply: WireReply;
     let fast: Promise<unknown> | undefined;
     try {
       fast = o.fastPath?.(ch, arg);
     } catch {
       fast = undefined; // malformed for the fast path: the handler will say why
     }
-    if (fast) reply = await settle(() => fast);
-    else if (LIGHT_CHANNELS.has(ch)) reply = await settle(() => o.handlers[ch](arg));
-    else {
-      const presented = cookie(req, sessionCookie);
-      const session = presented && sessions.has(presented) ? presented : 'no-session';
-      // The tab header only tells a session's own tabs apart (which analysis supersedes which).
-      const tab = String(req.headers['x-atlas-client'] ?? '').slice(0, 64);
-      reply = await new Promise<WireReply>((done) => {
-        queue.push(session, {
-          tab,
-          isAnalysis: ch === CHANNELS.analyze,
-          supersede: () => done({ error: 'superseded by a newer request' }),
-          start: () =>
-            void settle(() => o.handlers[ch](arg)).then((r) => {
-              queue.done();
-              done(r);
-            }),
-        });
-      });
-    }
+    const fastReply = fast ? await settle(() => fast) : undefined;
+    // A fast path that found nothing to answer from resolved to undefined: the request goes on.
+    const reply =
+      fastReply && !('ok' in fastReply && fastReply.ok === undefined)
+        ? fastReply
+        : LIGHT_CHANNELS.has(ch)
+          ? await settle(() => o.handlers[ch](arg))
+          : await queued(req, ch, () => settle(() => o.handlers[ch](arg)));
     const status = 200;
-    const bytes = pack(reply);
+    // Browser mode's engine worker packs its replies itself (off this thread): sent as they are.
+    const bytes = 'ok' in reply && reply.ok instanceof PackedReply ? reply.ok.bytes : pack(reply);
     res.writeHead(status, {
       'content-type': 'application/octet-stream',
       'content-length': bytes.byteLength,
       ...SECURITY_HEADERS,
     });
     res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  /** Runs engine work from the request's session queue, in turn with other sessions. */
+  function queued(req: IncomingMessage, ch: Channel, work: () => Promise<WireReply>): Promise<WireReply> {
+    const presented = cookie(req, sessionCookie);
+    const session = presented && sessions.has(presented) ? presented : 'no-session';
+    // The tab header only tells a session's own tabs apart (which analysis supersedes which).
+    const tab = String(req.headers['x-atlas-client'] ?? '').slice(0, 64);
+    return new Promise<WireReply>((done) => {
+      queue.push(session, {
+        tab,
+        isAnalysis: ch === CHANNELS.analyze,
+        supersede: () => done({ error: 'superseded by a newer request' }),
+        start: () =>
+          void work().then((r) => {
+            queue.done();
+            done(r);
+          }),
+      });
+    });
   }
 
   let port = 0;

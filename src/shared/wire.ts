@@ -100,3 +100,11 @@ export function fromBase64(b64: string): Uint8Array {
 
 /** What a transport returns: the handler's value, or its error message. */
 export type WireReply = { ok: unknown } | { error: string };
+
+/**
+ * A successful reply already packed as `{ ok: value }` (browser mode's engine worker packs its
+ * replies itself, off the serving thread); the web server sends its bytes as they are.
+ */
+export class PackedReply {
+  constructor(readonly bytes: Uint8Array) {}
+}

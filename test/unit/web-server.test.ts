@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Handler } from '../../src/main/handlers';
 import { CHANNELS, type Channel } from '../../src/shared/api';
-import { pack, unpack, type WireReply } from '../../src/shared/wire';
+import { pack, PackedReply, unpack, type WireReply } from '../../src/shared/wire';
 import { request as httpRequest } from 'node:http';
 import {
   API_HEADER,
@@ -274,6 +274,32 @@ describe('web server', () => {
     expect(fast.reply).toEqual({ ok: { fast: true } });
     expect((await slow).reply).toEqual({ ok: { channel: CHANNELS.predictions, arg: { text: 'not cached', position: 0 } } });
     expect(order).toEqual(['cached predictions', 'analysis', 'uncached predictions']);
+  });
+
+  it('a fast path that finds nothing resolves to undefined and the request queues; packed replies go out as they are', async () => {
+    const { handlers, release } = fakeHandlers();
+    // As browser mode's engine worker answers: asked asynchronously, it may not hold the analysis.
+    const fastPath = (channel: Channel, arg: unknown): Promise<unknown> | undefined =>
+      channel === CHANNELS.predictions
+        ? Promise.resolve((arg as { text: string }).text === 'cached' ? new PackedReply(pack({ ok: 'packed' })) : undefined)
+        : undefined;
+    server = await startWebServer({ handlers, rendererDir: RENDERER_DIR, fastPath });
+    const order: string[] = [];
+    const blocked = call(server, CHANNELS.analyze, { text: 'block' }).then(() => order.push('analysis'));
+    const missed = call(server, CHANNELS.predictions, { text: 'other', position: 0 }).then((r) => {
+      order.push('missed predictions');
+      return r;
+    });
+    const fallback = setTimeout(release, 30_000);
+    expect((await call(server, CHANNELS.predictions, { text: 'cached', position: 0 })).reply).toEqual({ ok: 'packed' });
+    // The model's description is light too: it never waits behind the held analysis.
+    expect((await call(server, CHANNELS.modelInfo, null)).reply).toEqual({ ok: { channel: CHANNELS.modelInfo, arg: null } });
+    order.push('light');
+    release();
+    clearTimeout(fallback);
+    await blocked;
+    expect((await missed).reply).toEqual({ ok: { channel: CHANNELS.predictions, arg: { text: 'other', position: 0 } } });
+    expect(order).toEqual(['light', 'analysis', 'missed predictions']);
   });
 
   it('serves sessions in turn: one session’s queued analyses do not starve another’s', async () => {

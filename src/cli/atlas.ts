@@ -1,15 +1,15 @@
 /**
  * `atlas`: the engine from a terminal or a notebook's shell.
  *
- *   atlas build <model-dir> --out <file.onnx>
- *   atlas analyze <model-dir> (--text <text> | --text-file <path>) --out <dir> [--prepend-eot]
+ *   atlas build <model> --out <file.onnx>
+ *   atlas analyze <model> (--text <text> | --text-file <path>) --out <dir> [--prepend-eot]
  *
  * Text comes from --text, or from a file (--text-file <path>), or from standard input
  * (`--text -` or `--text-file -`); at most LIMITS.maxTextChars characters (the app's limit),
  * checked before tokenizing, so an over-long input is a clear error. Long command lines are
  * handled by bin/atlas.mjs (see there: onnxruntime overflowed the stack on them).
- *   atlas explain-score <model-dir> --text <text> --layer L --head H --query I --key J --json
- *   atlas ablate <model-dir> --text <text> --layer L --head H [--mode zero|mean] --json
+ *   atlas explain-score <model> --text <text> --layer L --head H --query I --key J --json
+ *   atlas ablate <model> --text <text> --layer L --head H [--mode zero|mean] --json
  *   atlas open <view.json|figure.png|figure.svg>   (browser mode, restoring that view)
  *
  * `analyze` writes tokens.json ({"ids": [...], "strings": [...]}) and one .npy per exposed
@@ -28,7 +28,9 @@ import { isLoopback, startWebServer } from '../server/web-server';
 import { EngineClient } from '../server/engine-client';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { Engine } from '../engine/engine';
+import { Engine, type LoadOptions } from '../engine/engine';
+import { ConfigNeededError } from '../engine/checkpoint-layout';
+import { resolveVocabulary, VocabularyNeededError } from '../engine/vocabulary';
 import { buildInstrumentedGraph } from '../engine/graph-builder';
 import { Gpt2Checkpoint } from '../engine/gpt2-weights';
 import { encodeNpy } from '../engine/npy';
@@ -38,15 +40,21 @@ import { benchModelDir, runBench, runRssProbe, runSettingsBench } from '../bench
 import { runTokenizerBench } from '../bench/tokenizer-bench';
 
 const USAGE = `usage:
-  atlas build <model-dir> --out <file.onnx> [--allow-nonfinite]
-  atlas analyze <model-dir> (--text <text> | --text-file <path>) --out <dir> [--prepend-eot] [--allow-nonfinite]
+  atlas build <model> --out <file.onnx> [--allow-nonfinite]
+  atlas analyze <model> (--text <text> | --text-file <path>) --out <dir> [--prepend-eot] [--allow-nonfinite]
                 (\`-\` as the text or the path reads standard input)
-  atlas explain-score <model-dir> --text <text> --layer L --head H --query I --key J [--prepend-eot] [--json]
-  atlas ablate <model-dir> --text <text> --layer L --head H [--mode zero|mean] [--token T] [--prepend-eot] [--json]
+  atlas explain-score <model> --text <text> --layer L --head H --query I --key J [--prepend-eot] [--json]
+  atlas ablate <model> --text <text> --layer L --head H [--mode zero|mean] [--token T] [--prepend-eot] [--json]
   atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]
-  atlas serve [--port <n>] [--host <address>] [--model <model-dir>] [--open] [--allow-nonfinite]
+  atlas serve [--port <n>] [--host <address>] [--model <model>] [--open] [--allow-nonfinite]
   atlas open <view.json|figure.png|figure.svg> [--port <n>] [--host <address>] [--model <model-dir>]
-  atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings] [--only tokenizer]`;
+  atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings] [--only tokenizer]
+
+<model> is a folder or one checkpoint file: Hugging Face GPT-2 (model.safetensors + config.json),
+nanoGPT (ckpt.pt, or its state dict as model.safetensors + config.json), or the book's GPTModel
+(model.pth or its checkpoint dict + config.json). Every command that takes <model> also takes
+--n-heads <n> (a checkpoint with no configuration, e.g. the book's model.pth) and --vocab <file>
+(nanoGPT's meta.pkl or a vocab.json, when none lies beside the checkpoint).`;
 
 class UsageError extends Error {}
 
@@ -55,17 +63,40 @@ function need(v: string | undefined, what: string): string {
   return v;
 }
 
+/**
+ * What a checkpoint may lack, given on the command line: the book's model.pth has no number of
+ * heads, a character-level nanoGPT may have no meta.pkl beside it.
+ */
+const MODEL_OPTIONS = {
+  'n-heads': { type: 'string' },
+  vocab: { type: 'string' },
+} as const;
+
+function modelOptions(values: { 'n-heads'?: string; vocab?: string }): LoadOptions {
+  const o: LoadOptions = {};
+  if (values['n-heads'] !== undefined) {
+    const n = Number(values['n-heads']);
+    if (!Number.isInteger(n) || n < 1 || n > 128) throw new UsageError('--n-heads must be an integer from 1 to 128');
+    o.config = { n_head: n, n_heads: n };
+  }
+  if (values.vocab !== undefined) o.vocabulary = resolve(values.vocab);
+  return o;
+}
+
 async function build(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
-    options: { out: { type: 'string' }, 'allow-nonfinite': { type: 'boolean', default: false } },
+    options: { out: { type: 'string' }, 'allow-nonfinite': { type: 'boolean', default: false }, ...MODEL_OPTIONS },
     allowPositionals: true,
   });
-  const dir = need(positionals[0], '<model-dir>');
+  const dir = need(positionals[0], '<model>');
   const out = resolve(need(values.out, '--out <file.onnx>'));
   mkdirSync(dirname(out), { recursive: true });
-  const ckpt = Gpt2Checkpoint.open(dir);
+  const options = modelOptions(values);
+  const ckpt = Gpt2Checkpoint.open(dir, options);
   try {
+    // The graph's unembedding has the vocabulary's rows (nanoGPT's padding left out), as in the app.
+    ckpt.useVocabularyRows(resolveVocabulary(ckpt.embeddingRows, ckpt.dir, ckpt.extras, options.vocabulary).size);
     if (!values['allow-nonfinite']) ckpt.checkFinite();
     const t0 = performance.now();
     const r = await buildInstrumentedGraph(ckpt, out);
@@ -135,16 +166,17 @@ async function analyze(args: string[]): Promise<void> {
       out: { type: 'string' },
       'prepend-eot': { type: 'boolean', default: false },
       'allow-nonfinite': { type: 'boolean', default: false },
+      ...MODEL_OPTIONS,
     },
     allowPositionals: true,
   });
-  const dir = need(positionals[0], '<model-dir>');
+  const dir = need(positionals[0], '<model>');
   if (values['text-file'] === undefined) need(values.text, '--text <text> or --text-file <path>');
   const outDir = resolve(need(values.out, '--out <dir>'));
   const text = await inputText(values);
   const engine = new Engine({ cacheDir: cliCacheDir(), allowNonfinite: values['allow-nonfinite'] });
   try {
-    await engine.load(dir);
+    await engine.load(dir, undefined, modelOptions(values));
     const prepend = values['prepend-eot'] ?? false;
     const { ids, truncatedFrom } = engine.tokenize({ text, prependEndOfText: prepend });
     if (ids.length === 0) throw new Error('the text has no tokens');
@@ -177,6 +209,7 @@ const TEXT_OPTIONS = {
   head: { type: 'string' },
   'prepend-eot': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
+  ...MODEL_OPTIONS,
 } as const;
 
 /** hook_dot at one cell as exact terms, one per (query-side part, key-side part); see interpret.ts. */
@@ -186,10 +219,10 @@ async function explainScore(args: string[]): Promise<void> {
     options: { ...TEXT_OPTIONS, query: { type: 'string' }, key: { type: 'string' } },
     allowPositionals: true,
   });
-  const dir = need(positionals[0], '<model-dir>');
+  const dir = need(positionals[0], '<model>');
   const engine = new Engine({ cacheDir: cliCacheDir() });
   try {
-    await engine.load(dir);
+    await engine.load(dir, undefined, modelOptions(values));
     const d = await engine.explainScore({
       text: need(values.text, '--text <text>'),
       prependEndOfText: values['prepend-eot'] ?? false,
@@ -225,12 +258,12 @@ async function ablate(args: string[]): Promise<void> {
     options: { ...TEXT_OPTIONS, mode: { type: 'string', default: 'zero' }, token: { type: 'string' } },
     allowPositionals: true,
   });
-  const dir = need(positionals[0], '<model-dir>');
+  const dir = need(positionals[0], '<model>');
   const mode = values.mode;
   if (mode !== 'zero' && mode !== 'mean') throw new UsageError('--mode is zero or mean');
   const engine = new Engine({ cacheDir: cliCacheDir() });
   try {
-    await engine.load(dir);
+    await engine.load(dir, undefined, modelOptions(values));
     const text = need(values.text, '--text <text>');
     const prependEndOfText = values['prepend-eot'] ?? false;
     const T = engine.tokenize({ text, prependEndOfText }).ids.length;
@@ -321,6 +354,7 @@ async function serve(args: string[], view: ViewState | null = null): Promise<voi
       model: { type: 'string' },
       open: { type: 'boolean', default: false },
       'allow-nonfinite': { type: 'boolean', default: false },
+      ...MODEL_OPTIONS,
     },
   });
   const port = Number(values.port);
@@ -335,7 +369,7 @@ async function serve(args: string[], view: ViewState | null = null): Promise<voi
     graphCacheDir: cliCacheDir(),
   });
   const host = new ModelHost(engine, library);
-  const modelDir = values.model ? library.addFolder(values.model) : bundledModelDir(appRoot);
+  const modelDir = values.model ? library.addFolder(values.model, modelOptions(values)) : bundledModelDir(appRoot);
   console.error(`loading ${modelDir} …`);
   let server;
   try {
@@ -459,6 +493,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UsageError) console.error(`atlas: ${e.message}\n${USAGE}`);
+    else if (e instanceof ConfigNeededError) console.error(`atlas: ${e.message}, or pass --n-heads <n>`);
+    else if (e instanceof VocabularyNeededError) console.error(`atlas: ${e.message} (--vocab <file>)`);
     else console.error(`atlas: ${(e as Error).message}`);
     return e instanceof UsageError ? 2 : 1;
   }

@@ -145,7 +145,7 @@ function completeRequest(arg: unknown): { nHeads: number } | { pickVocabulary: t
  * A load that failed only because the checkpoint lacks something the person can supply is not
  * an error of the request: the library state says what is needed (loaded.needs).
  */
-function keepIfNeeds(h: ModelHost): (e: unknown) => void {
+function keepIfNeeds(h: ModelHost<HostedEngine>): (e: unknown) => void {
   return (e) => {
     if (!h.waitingFor) throw e;
   };

@@ -16,7 +16,9 @@
 import { Worker } from 'node:worker_threads';
 import { CHANNELS, USER_ERROR_PREFIX, type ModelInfo, type PredictionsRequest } from '../shared/api';
 import { PackedReply } from '../shared/wire';
-import type { LoadStats } from '../engine/engine';
+import type { LoadOptions, LoadStats } from '../engine/engine';
+import { ConfigNeededError } from '../engine/checkpoint-layout';
+import { VocabularyNeededError } from '../engine/vocabulary';
 import {
   createHostHandlers,
   parseAblationRequest,
@@ -81,6 +83,8 @@ export class EngineClient implements HostedEngine {
   private mirror: EngineState = { modelDir: null, modelInfo: null, loadStats: null };
   /** The newest load (settled either way): modelInfo waits for it, like the engine's calls do. */
   private loading: Promise<unknown> = Promise.resolve();
+  /** The options of the last load, for reloading the model into a restarted worker. */
+  private lastLoadOptions: LoadOptions = {};
   private crashes = 0;
   /** Why no worker runs any more (closed, or crashing over and over); null while one does. */
   private stopped: string | null = null;
@@ -142,7 +146,7 @@ export class EngineClient implements HostedEngine {
     this.worker = this.spawn();
     const dir = this.mirror.modelDir;
     // Sent before anything else reaches the new worker, so every later call waits for it there.
-    if (dir) void this.load(dir).catch((e: unknown) => this.log(`atlas: could not reload ${dir}: ${(e as Error).message}`));
+    if (dir) void this.load(dir, undefined, this.lastLoadOptions).catch((e: unknown) => this.log(`atlas: could not reload ${dir}: ${(e as Error).message}`));
   }
 
   private answerAll(message: string): void {
@@ -167,10 +171,14 @@ export class EngineClient implements HostedEngine {
 
   // HostedEngine: what the ModelHost asks of an engine, answered from the mirror.
 
-  load(dir: string, onBuildProgress?: (fraction: number) => void): Promise<ModelInfo> {
-    const run = this.send((id) => ({ type: 'load', id, dir }), onBuildProgress).then((r) => {
+  load(dir: string, onBuildProgress?: (fraction: number) => void, options: LoadOptions = {}): Promise<ModelInfo> {
+    this.lastLoadOptions = options;
+    const run = this.send((id) => ({ type: 'load', id, dir, options }), onBuildProgress).then((r) => {
       if (r.type === 'loaded') return r.info;
-      throw new Error(r.type === 'error' ? r.message : `unexpected ${r.type} for a load`);
+      if (r.type !== 'error') throw new Error(`unexpected ${r.type} for a load`);
+      if (r.configNeeded) throw new ConfigNeededError(r.configNeeded, r.message);
+      if (r.vocabularyNeeded !== undefined) throw new VocabularyNeededError(r.vocabularyNeeded, r.message);
+      throw new Error(r.message);
     });
     this.loading = run.catch(() => undefined);
     return run;

@@ -4,7 +4,8 @@
  * engine calls are still checked by the worker's handlers, as they are in the desktop app.
  */
 import type { ModelInfo, PredictionsRequest } from '../shared/api';
-import type { LoadStats } from '../engine/engine';
+import type { LoadOptions, LoadStats } from '../engine/engine';
+import type { InferredShape } from '../engine/checkpoint-layout';
 import type { EngineChannel } from '../main/handlers';
 
 /** What the worker is started with (workerData). */
@@ -27,13 +28,20 @@ export type ToWorker =
   | { type: 'call'; id: number; channel: EngineChannel; arg: unknown }
   /** Predictions from the analysis the engine holds, if it holds it; answered with `reply` or `miss`. */
   | { type: 'fast'; id: number; req: PredictionsRequest }
-  /** Load a model folder; answered with `progress`…, then `loaded` or `error`. */
-  | { type: 'load'; id: number; dir: string };
+  /** Load a model folder or file; answered with `progress`…, then `loaded` or `error`. */
+  | { type: 'load'; id: number; dir: string; options: LoadOptions };
 
 export type FromWorker =
   /** The call's outcome, already in the wire format ({ ok: value }); its buffer is transferred. */
   | { type: 'reply'; id: number; bytes: Uint8Array }
-  | { type: 'error'; id: number; message: string }
+  | {
+      type: 'error';
+      id: number;
+      message: string;
+      /** A load that failed for want of the number of heads (ConfigNeededError) or a vocabulary. */
+      configNeeded?: InferredShape;
+      vocabularyNeeded?: number;
+    }
   | { type: 'miss'; id: number }
   | { type: 'progress'; id: number; fraction: number }
   | { type: 'loaded'; id: number; info: ModelInfo }

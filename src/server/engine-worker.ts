@@ -8,7 +8,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CHANNELS } from '../shared/api';
 import { pack } from '../shared/wire';
-import { Engine } from '../engine/engine';
+import { Engine, type LoadOptions } from '../engine/engine';
+import { ConfigNeededError } from '../engine/checkpoint-layout';
+import { VocabularyNeededError } from '../engine/vocabulary';
 import { createEngineHandlers, ENGINE_CHANNELS, parsePredictionsRequest } from '../main/handlers';
 import { TEST_HOOK, type EngineState, type EngineWorkerData, type FromWorker, type ToWorker } from './engine-protocol';
 
@@ -63,9 +65,9 @@ function testHook(m: Extract<ToWorker, { type: 'call' }>): boolean {
   return true;
 }
 
-function load(id: number, dir: string): void {
+function load(id: number, dir: string, options: LoadOptions): void {
   loadsInFlight++;
-  const run = engine.load(dir, (fraction) => post({ type: 'progress', id, fraction }));
+  const run = engine.load(dir, (fraction) => post({ type: 'progress', id, fraction }), options);
   loading = run.catch(() => undefined);
   void run.then(
     (info) => {
@@ -77,13 +79,20 @@ function load(id: number, dir: string): void {
     (e: unknown) => {
       loadsInFlight--;
       post({ type: 'state', state: state() });
-      post({ type: 'error', id, message: (e as Error).message });
+      // What the checkpoint lacks crosses the thread as data; the client rebuilds the error.
+      post({
+        type: 'error',
+        id,
+        message: (e as Error).message,
+        configNeeded: e instanceof ConfigNeededError ? e.shape : undefined,
+        vocabularyNeeded: e instanceof VocabularyNeededError ? e.rows : undefined,
+      });
     },
   );
 }
 
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'load') return load(m.id, m.dir);
+  if (m.type === 'load') return load(m.id, m.dir, m.options);
   if (m.type === 'fast') {
     // Only the analysis the engine holds, and not while another model is coming in.
     let p = null;

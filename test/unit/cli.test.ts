@@ -10,6 +10,7 @@ import { maxAbsDiff, tempDir } from '../helpers/fixtures';
 import { readNpy } from '../helpers/npy-reader';
 import { SMALL_SPEC, randomTensors, writeRandomModel } from '../helpers/random-model';
 import { referenceForward } from '../reference/gpt2-reference';
+import { bookModelPth, SHAKESPEARE_CHARS, writeCharModel } from '../helpers/other-layouts';
 
 /** The `atlas` bin as a user runs it: a child process, files on disk, exit codes. */
 function atlas(
@@ -212,5 +213,36 @@ describe('atlas command line', () => {
     expect(usage.status).toBe(2);
     expect(usage.stderr).toMatch(/missing --text <text>/);
     expect(atlas(['nonsense']).status).toBe(2);
+  });
+});
+
+describe('atlas on nanoGPT and book checkpoints', () => {
+  it('analyze reads a character-level ckpt.pt with its meta.pkl: one token per character, hooks as the reference', () => {
+    const m = writeCharModel({ nLayer: 1, nHead: 2, dModel: 16, nCtx: 32, seed: 6 });
+    const out = tempDir();
+    const text = 'First Citizen:';
+    const r = atlas(['analyze', m.ckpt, '--text', text, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const tokens = JSON.parse(readFileSync(join(out, 'tokens.json'), 'utf8')) as { ids: number[]; strings: string[] };
+    expect(tokens.strings).toEqual([...text]);
+    expect(tokens.ids).toEqual([...text].map((c) => SHAKESPEARE_CHARS.indexOf(c)));
+    const ref = referenceForward(m.tensors, { ...m.spec, eps: 1e-5, gelu: 'erf' }, tokens.ids);
+    const pattern = readNpy(join(out, 'blocks.0.attn.hook_pattern.npy'));
+    expect(maxAbsDiff(pattern.data as Float32Array, ref.get('blocks.0.attn.hook_pattern')?.data ?? [])).toBeLessThan(1e-4);
+  });
+
+  it("the book's model.pth without config.json: the error says to pass --n-heads, and with it analyze runs", () => {
+    const spec = { ...SMALL_SPEC, nLayer: 1, seed: 8 };
+    const dir = tempDir();
+    writeFileSync(join(dir, 'model.pth'), bookModelPth(spec, randomTensors(spec)));
+    const out = tempDir();
+    const missing = atlas(['analyze', join(dir, 'model.pth'), '--text', 'Every effort moves you', '--out', out]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/number of attention heads is not in the file.*or pass --n-heads <n>/s);
+    const bad = atlas(['analyze', dir, '--n-heads', 'twelve', '--text', 'x', '--out', out]);
+    expect(bad.status).toBe(2);
+    const ok = atlas(['analyze', dir, '--n-heads', '4', '--text', 'Every effort moves you', '--out', out]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(existsSync(join(out, 'blocks.0.attn.hook_pattern.npy'))).toBe(true);
   });
 });

@@ -366,8 +366,8 @@ export function buildZip(entries: ZipEntryInput[]): Buffer {
 
 // ---------------------------------------------------------------- torch files
 
-/** The bytes of `torch.save(root, "<archive>.pt")`. */
-export function encodeTorchFile(root: PyValue, archive = 'archive'): Buffer {
+/** The zip entries of `torch.save(root, "<archive>.pt")`, in torch's order; tests alter them. */
+export function torchEntries(root: PyValue, archive = 'archive'): ZipEntryInput[] {
   const w = new PickleWriter(2);
   w.value(root);
   w.op(0x2e);
@@ -378,7 +378,12 @@ export function encodeTorchFile(root: PyValue, archive = 'archive'): Buffer {
   ];
   for (const [s, key] of w.storages) entries.push({ name: `${archive}/data/${key}`, data: storageBytes(s) });
   entries.push({ name: `${archive}/version`, data: Buffer.from('3\n') });
-  return buildZip(entries);
+  return entries;
+}
+
+/** The bytes of `torch.save(root, "<archive>.pt")`. */
+export function encodeTorchFile(root: PyValue, archive = 'archive'): Buffer {
+  return buildZip(torchEntries(root, archive));
 }
 
 /** `torch.save(model.state_dict(), path)`: a bare OrderedDict of tensors. */

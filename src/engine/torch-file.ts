@@ -365,11 +365,18 @@ export class TorchFile {
   }
 
   private unpickleData(pkl: Buffer, opts: OpenTorchOptions): PickleValue {
-    const globals = new Map<string, GlobalHandler>([
+    const globals: Map<string, GlobalHandler> = new Map<string, GlobalHandler>([
       ['collections.OrderedDict', ORDERED_DICT],
       ['torch._utils._rebuild_tensor_v2', { call: (a) => this.rebuildTensor(a) }],
       ['torch._utils._rebuild_tensor', { call: (a) => this.rebuildTensor(a) }],
       ['torch._utils._rebuild_parameter', { call: (a) => this.rebuildParameter(a) }],
+      ['torch._utils._rebuild_parameter_with_state', { call: (a) => this.rebuildParameter(a) }],
+      // Newer torch wraps a tensor that carries Python attributes: (func, type, args, state).
+      ['torch._tensor._rebuild_from_type_v2', { call: (a): PickleValue => this.rebuildFromType(a, globals) }],
+      ['torch.Tensor', {}],
+      ['torch.nn.parameter.Parameter', {}],
+      ['torch.device', { call: (a) => a.map((x) => String(x)).join(':') }],
+      ['builtins.set', { call: (a) => new Set(Array.isArray(a[0]) ? a[0] : []) }],
       // Protocol 2 pickles bytes as _codecs.encode(text, 'latin1'); harmless to decode.
       ['_codecs.encode', { call: (a) => latin1Bytes(a) }],
       ['torch.Size', { call: (a) => (a[0] instanceof PickleTuple ? a[0] : new PickleTuple([])) }],
@@ -439,6 +446,24 @@ export class TorchFile {
   private rebuildParameter(args: readonly PickleValue[]): PickleValue {
     if (!isTensor(args[0])) this.fail('parameter without a tensor');
     return args[0] as PickleValue;
+  }
+
+  /**
+   * `_rebuild_from_type_v2(func, new_type, args, state)`: calls `func` (itself allow-listed) on
+   * `args` and drops the attributes in `state`; only plain tensors and Parameters, no subclasses.
+   */
+  private rebuildFromType(args: readonly PickleValue[], globals: ReadonlyMap<string, GlobalHandler>): PickleValue {
+    const [func, type, inner] = args;
+    const typeName = type instanceof PickleGlobal ? type.qualifiedName : describe(type);
+    if (typeName !== 'torch.Tensor' && typeName !== 'torch.nn.parameter.Parameter')
+      this.fail(`tensor subclass ${typeName} is not supported`);
+    // Only torch._utils' rebuild functions: letting it call itself would let a pickle nest calls a million deep.
+    const rebuild = func instanceof PickleGlobal && func.module === 'torch._utils';
+    const handler = rebuild ? globals.get(func.qualifiedName) : undefined;
+    if (!handler?.call || !(inner instanceof PickleTuple)) this.fail(`cannot rebuild a tensor with ${describe(func)}`);
+    const out = (handler as Required<GlobalHandler>).call((inner as PickleTuple).items);
+    if (!isTensor(out)) this.fail(`${describe(func)} did not make a tensor`);
+    return out;
   }
 
   /** A tensor's values as float32 in row-major order (strided views are gathered). */

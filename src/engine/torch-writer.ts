@@ -52,6 +52,8 @@ export class TorchTensor {
     readonly shape: readonly number[],
     readonly strides: readonly number[],
     readonly offset = 0,
+    /** Python attributes (`t.foo = 1`): newer torch then wraps the tensor in _rebuild_from_type_v2. */
+    readonly attributes?: Record<string, PyValue>,
   ) {}
 }
 
@@ -228,15 +230,31 @@ class PickleWriter {
   }
 
   private tensor(t: TorchTensor): void {
+    if (t.attributes) {
+      // _rebuild_from_type_v2(_rebuild_tensor_v2, torch.Tensor, (args...), state), as torch >= 1.13.
+      this.global('torch._tensor', '_rebuild_from_type_v2');
+      this.op(0x28);
+      this.global('torch._utils', '_rebuild_tensor_v2');
+      this.global('torch', 'Tensor');
+      this.op(0x28);
+      this.tensorArgs(t);
+      this.op(0x74); // TUPLE of the args
+      this.value(t.attributes);
+      this.op(0x74, 0x52);
+      return;
+    }
     this.global('torch._utils', '_rebuild_tensor_v2');
     this.op(0x28); // MARK for the 6 arguments
+    this.tensorArgs(t);
+    this.op(0x74, 0x52); // TUPLE, REDUCE
+  }
+  private tensorArgs(t: TorchTensor): void {
     this.storage(t.storage);
     this.int(t.offset);
     this.tuple([...t.shape]);
     this.tuple([...t.strides]);
     this.op(0x89); // requires_grad False
     this.orderedDict(new PyOrderedDict({})); // backward hooks
-    this.op(0x74, 0x52); // TUPLE, REDUCE
   }
   private storage(s: TorchStorage): void {
     let key = this.storages.get(s);

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NotRegularFileError } from '../../src/engine/regular-file';
-import { PickleError, PickleTuple, toJsonLike, unpickle } from '../../src/engine/pickle';
+import { PickleError, PickleTuple, toJsonLike, unpickle, type PickleValue } from '../../src/engine/pickle';
 import {
   TorchFile,
   TorchFileError,
@@ -16,6 +16,7 @@ import {
 import {
   PyCall,
   PyGlobal,
+  PyOrderedDict,
   PyTuple,
   TorchStorage,
   TorchTensor,
@@ -234,6 +235,43 @@ describe('writer round trips', () => {
     expect(vocab.vocabSize).toBe(8);
     expect(vocab.itos.get(7)).toBe('中');
     expect(vocab.stoi.get('é')).toBe(6);
+  });
+
+  it('set, torch.device, dtype objects and a Parameter with state load as values', () => {
+    const root = {
+      tags: new PyCall(new PyGlobal('builtins', 'set'), new PyTuple(['a', 'b'])),
+      device: new PyCall(new PyGlobal('torch', 'device'), new PyTuple('cuda', 0)),
+      dtype: new PyGlobal('torch', 'bfloat16'),
+      p: new PyCall(
+        new PyGlobal('torch._utils', '_rebuild_parameter_with_state'),
+        new PyTuple(tensor([2], Float32Array.from([1, 2])), true, new PyOrderedDict({}), { note: 'x' }),
+      ),
+    };
+    withFile(saved(encodeTorchFile(root)), (f) => {
+      const r = f.root as Map<string, PickleValue>;
+      expect(r.get('tags')).toEqual(new Set(['a', 'b']));
+      expect(r.get('device')).toBe('cuda:0');
+      expect(toJsonLike(r.get('dtype') ?? null)).toBe('torch.bfloat16');
+      const p = r.get('p');
+      expect(isTensor(p) && Array.from(f.readF32(p.value))).toEqual([1, 2]);
+    });
+  });
+
+  it('_rebuild_from_type_v2: plain tensors only, and only torch._utils rebuild functions', () => {
+    const sub = new PyCall(
+      new PyGlobal('torch._tensor', '_rebuild_from_type_v2'),
+      new PyTuple(new PyGlobal('torch._utils', '_rebuild_parameter'), new PyGlobal('torch', 'FloatStorage'), new PyTuple(), {}),
+    );
+    expect(() => TorchFile.open(saved(encodeTorchFile({ w: sub })))).toThrow(
+      /tensor subclass torch\.FloatStorage is not supported/,
+    );
+    const self = new PyCall(
+      new PyGlobal('torch._tensor', '_rebuild_from_type_v2'),
+      new PyTuple(new PyGlobal('torch._tensor', '_rebuild_from_type_v2'), new PyGlobal('torch', 'Tensor'), new PyTuple(), {}),
+    );
+    expect(() => TorchFile.open(saved(encodeTorchFile({ w: self })))).toThrow(
+      /cannot rebuild a tensor with global torch\._tensor\._rebuild_from_type_v2/,
+    );
   });
 
   it('the archive folder may have any name, as torch names it after the file', () => {

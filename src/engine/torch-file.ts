@@ -585,7 +585,12 @@ export function findStateDict(file: TorchFile): FoundStateDict {
   if (key !== '' && root instanceof Map) {
     for (const [k, v] of root) {
       if (k === key) continue;
-      extras[typeof k === 'string' ? k : String(k)] = toJsonLike(v, (o) => tensorSummary(file, o));
+      try {
+        extras[typeof k === 'string' ? k : String(k)] = toJsonLike(v, (o) => tensorSummary(file, o));
+      } catch (e) {
+        if (e instanceof TorchFileError) throw e;
+        throw new TorchFileError(file.path, `entry ${JSON.stringify(k)}: ${(e as Error).message}`);
+      }
     }
   }
   return { tensors, key, strippedPrefix: prefix, extras };

@@ -44,6 +44,8 @@ export class TorchStorage {
   constructor(
     readonly data: Float32Array,
     readonly dtype: Dtype = 'F32',
+    /** Declare this many elements instead of data.length (tests: huge sparse files, lying sizes). */
+    readonly declaredNumel?: number,
   ) {}
 }
 export class TorchTensor {
@@ -263,7 +265,7 @@ class PickleWriter {
       this.storages.set(s, key);
     }
     const type = { F32: 'FloatStorage', F16: 'HalfStorage', BF16: 'BFloat16Storage' }[s.dtype];
-    this.tuple(['storage', new PyGlobal('torch', type), key, 'cpu', s.data.length]);
+    this.tuple(['storage', new PyGlobal('torch', type), key, 'cpu', s.declaredNumel ?? s.data.length]);
     this.op(0x51); // BINPERSID
   }
 }

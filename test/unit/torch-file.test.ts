@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NotRegularFileError } from '../../src/engine/regular-file';
@@ -302,6 +302,38 @@ const entry = (entries: ZipEntryInput[], suffix: string): ZipEntryInput => {
 };
 const pkl = (...ops: number[]): Uint8Array => Uint8Array.from([0x80, 2, ...ops]);
 
+describe('large files', () => {
+  it('opens a 600 MB checkpoint lazily: only data.pkl and the bytes of the tensor asked for are read', () => {
+    const numel = 150_000_000; // 600 MB of F32, left as a hole in a sparse file
+    const big = new TorchTensor(new TorchStorage(new Float32Array(0), 'F32', numel), [numel], [1]);
+    const tail = new TorchTensor(big.storage, [2, 2], [1, 2], numel - 4); // a strided view at the very end
+    const entries = torchEntries(stateDict({ wte: big, tail })).filter((e) => !e.name.endsWith('/version'));
+    const store = entry(entries, '/data/0');
+    store.declaredSize = numel * 4;
+    // buildZip writes the data/0 header with no data after it; put the 600 MB hole there.
+    const zip = buildZip(entries);
+    const cdOffset = zip.readUInt32LE(zip.length - 6);
+    const path = join(tempDir('atlas-torch-'), 'ckpt.pt');
+    const fd = openSync(path, 'w');
+    writeSync(fd, zip, 0, cdOffset, 0);
+    const cd = Buffer.from(zip.subarray(cdOffset));
+    cd.writeUInt32LE(cdOffset + numel * 4, cd.length - 6);
+    writeSync(fd, cd, 0, cd.length, cdOffset + numel * 4);
+    closeSync(fd);
+    const t0 = performance.now();
+    try {
+      withFile(path, (f) => {
+        const sd = findStateDict(f);
+        expect(sd.tensors.get('wte')?.shape).toEqual([numel]);
+        expect(Array.from(f.readF32(sd.tensors.get('tail') as TensorRef))).toEqual([0, 0, 0, 0]);
+      });
+      expect(performance.now() - t0).toBeLessThan(1000);
+    } finally {
+      rmSync(path);
+    }
+  });
+});
+
 describe('hostile and broken files', () => {
   it('refuses globals not on the allow-list: builtins.eval, os.system', () => {
     const evalFile = saved(encodeTorchFile({ model: new PyCall(new PyGlobal('builtins', 'eval'), new PyTuple('1+1')) }));
@@ -422,6 +454,24 @@ describe('hostile and broken files', () => {
     expect(() => TorchFile.open(join(fifoDir, 'model.pth'))).toThrow(/model\.pth in .* is a named pipe \(FIFO\)/);
     expect(spawnSync('mkfifo', [join(fifoDir, 'meta.pkl')]).status).toBe(0);
     expect(() => readPlainPickle(join(fifoDir, 'meta.pkl'))).toThrow(NotRegularFileError);
+  });
+
+  it('a self-referencing entry beside the model is a clear error naming the file', () => {
+    // The root dict holds itself under "loop": root["loop"] = root.
+    const bytes = torchEntries(stateDict({ w: { shape: [1], data: Float32Array.from([1]) } }));
+    const sd = entry(bytes, 'data.pkl').data.subarray(2, -1); // the OrderedDict's opcodes, no PROTO/STOP
+    const pickle = Buffer.concat([
+      Buffer.from([0x80, 2, 0x7d, 0x71, 0, 0x8c, 5]),
+      Buffer.from('model'),
+      sd,
+      Buffer.from([0x73, 0x8c, 4]),
+      Buffer.from('loop'),
+      Buffer.from([0x68, 0, 0x73, 0x2e]),
+    ]);
+    entry(bytes, 'data.pkl').data = pickle;
+    withFile(saved(buildZip(bytes)), (f) => {
+      expect(() => findStateDict(f)).toThrow(/model\.pth: entry "loop": value nests more than 64 levels/);
+    });
   });
 
   it('no state dict: a clear message listing the top-level keys', () => {

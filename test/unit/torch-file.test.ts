@@ -345,6 +345,13 @@ describe('hostile and broken files', () => {
     expect(() => readCharVocab(meta)).toThrow(/meta\.pkl: refusing to load global "os\.system"/);
   });
 
+  it('a whole pickled model (torch.save(model)) is refused with a hint to save its state dict', () => {
+    const path = saved(encodeTorchFile(new PyCall(new PyGlobal('__main__', 'GPTModel'), new PyTuple())));
+    expect(() => TorchFile.open(path)).toThrow(
+      /refusing to load global "__main__\.GPTModel".*save torch\.save\(model\.state_dict\(\), path\) instead/,
+    );
+  });
+
   it('an allow-listed global that is a value may not be called', () => {
     const path = saved(encodeTorchFile({ x: new PyCall(new PyGlobal('torch', 'FloatStorage'), new PyTuple()) }));
     expect(() => TorchFile.open(path)).toThrow(/global "torch\.FloatStorage" may not be called/);
@@ -440,6 +447,8 @@ describe('hostile and broken files', () => {
     expect(() => TorchFile.open(big)).toThrow(/model\.pth: checkpoint byte order is "big"/);
     const noPkl = saved(buildZip([{ name: 'x/version', data: Buffer.from('3\n') }]));
     expect(() => TorchFile.open(noPkl)).toThrow(/no data\.pkl/);
+    const script = alteredFile((es) => es.push({ name: 'archive/constants.pkl', data: encodePickle(new PyTuple()) }));
+    expect(() => TorchFile.open(script)).toThrow(/model\.pth: this is a TorchScript archive/);
   });
 
   it('refuses a FIFO and a directory named model.pth by name, without blocking', () => {

@@ -81,7 +81,7 @@ export class PickleError extends Error {
 }
 
 /** Bounds generous for any real checkpoint (a GPT-2 data.pkl runs ~20k opcodes). */
-export const PICKLE_LIMITS = { maxOps: 20_000_000, maxStack: 1_000_000, maxMarks: 10_000, maxMemo: 2_000_000 };
+export const PICKLE_LIMITS = { maxOps: 5_000_000, maxStack: 1_000_000, maxMarks: 10_000, maxMemo: 2_000_000 };
 
 const OP = {
   MARK: 0x28, // (
@@ -427,7 +427,7 @@ class Machine {
       case OP.ADDITEMS: {
         const items = this.popMark();
         const s = this.top();
-        if (!(s instanceof Set)) this.fail(`ADDITEMS on a ${describe(s)}, not a set`);
+        if (!(s instanceof Set)) this.fail(`ADDITEMS on a ${describeValue(s)}, not a set`);
         for (const v of items) s.add(v);
         return true;
       }
@@ -441,12 +441,12 @@ class Machine {
 
   private listAt(): PickleValue[] {
     const l = this.top();
-    if (!Array.isArray(l)) this.fail(`APPEND on a ${describe(l)}, not a list`);
+    if (!Array.isArray(l)) this.fail(`APPEND on a ${describeValue(l)}, not a list`);
     return l;
   }
   private mapAt(): Map<PickleValue, PickleValue> {
     const d = this.top();
-    if (!(d instanceof Map)) this.fail(`SETITEM on a ${describe(d)}, not a dict`);
+    if (!(d instanceof Map)) this.fail(`SETITEM on a ${describeValue(d)}, not a dict`);
     return d;
   }
   private setPairs(d: Map<PickleValue, PickleValue>, items: PickleValue[]): void {
@@ -525,7 +525,7 @@ class Machine {
   }
 
   private invoke(fn: PickleValue, args: readonly PickleValue[]): PickleValue {
-    if (!(fn instanceof PickleGlobal)) return this.fail(`call of a ${describe(fn)}, which is not a global`);
+    if (!(fn instanceof PickleGlobal)) return this.fail(`call of a ${describeValue(fn)}, which is not a global`);
     const handler = this.globals.get(fn.qualifiedName);
     if (!handler?.call) return this.fail(`global "${fn.qualifiedName}" may not be called`);
     const out = handler.call(args);
@@ -538,11 +538,11 @@ class Machine {
     if (handler?.build) return handler.build(obj, state);
     // OrderedDict state is instance attributes (torch's `_metadata`), not items: keep the dict.
     if (obj instanceof Map) return obj;
-    return this.fail(`BUILD on a ${describe(obj)}, which has no state handler`);
+    return this.fail(`BUILD on a ${describeValue(obj)}, which has no state handler`);
   }
 }
 
-export function describe(v: PickleValue | undefined): string {
+export function describeValue(v: PickleValue | undefined): string {
   if (v === null || v === undefined) return 'None';
   if (Array.isArray(v)) return 'list';
   if (v instanceof Map) return 'dict';

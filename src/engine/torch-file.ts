@@ -21,7 +21,7 @@ import {
   PickleGlobal,
   PickleOpaque,
   PickleTuple,
-  describe,
+  describeValue,
   toJsonLike,
   unpickle,
   type GlobalHandler,
@@ -329,7 +329,7 @@ export class TorchFile {
       return new TorchFile(path, fd, opts);
     } catch (e) {
       closeSync(fd);
-      if (e instanceof PickleError) throw new TorchFileError(path, e.message);
+      if (e instanceof PickleError) throw new TorchFileError(path, e.message + wholeModelHint(e.message));
       throw e;
     }
   }
@@ -344,16 +344,16 @@ export class TorchFile {
 
   /** torch names the top folder after the file (or "archive"); find it through data.pkl. */
   private findPrefix(): string {
-    const pkls = [...this.zip.entries.keys()].filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
-    const top = pkls.filter((n) => n.split('/').length <= 2);
-    if (top.length === 0) {
-      if (this.zip.entries.has('constants.pkl') || [...this.zip.entries.keys()].some((n) => n.endsWith('/constants.pkl'))) {
-        this.fail('this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint');
-      }
-      this.fail('zip has no data.pkl: not a torch.save checkpoint');
-    }
+    const names = [...this.zip.entries.keys()];
+    const top = names.filter((n) => (n === 'data.pkl' || n.endsWith('/data.pkl')) && n.split('/').length <= 2);
+    if (top.length === 0) this.fail('zip has no data.pkl: not a torch.save checkpoint');
     if (top.length > 1) this.fail(`zip has ${top.length} data.pkl entries; expected one`);
-    return (top[0] as string).slice(0, -'data.pkl'.length);
+    const prefix = (top[0] as string).slice(0, -'data.pkl'.length);
+    // torch.jit.save archives also hold a data.pkl, but of TorchScript classes (and code/).
+    if (this.zip.entries.has(`${prefix}constants.pkl`) || names.some((n) => n.startsWith(`${prefix}code/`))) {
+      this.fail('this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint; save model.state_dict() instead');
+    }
+    return prefix;
   }
 
   /** torch >= 2.1 records the byte order; older files are little-endian. */
@@ -365,11 +365,18 @@ export class TorchFile {
   }
 
   private unpickleData(pkl: Buffer, opts: OpenTorchOptions): PickleValue {
-    const globals = new Map<string, GlobalHandler>([
+    const globals: Map<string, GlobalHandler> = new Map<string, GlobalHandler>([
       ['collections.OrderedDict', ORDERED_DICT],
       ['torch._utils._rebuild_tensor_v2', { call: (a) => this.rebuildTensor(a) }],
       ['torch._utils._rebuild_tensor', { call: (a) => this.rebuildTensor(a) }],
       ['torch._utils._rebuild_parameter', { call: (a) => this.rebuildParameter(a) }],
+      ['torch._utils._rebuild_parameter_with_state', { call: (a) => this.rebuildParameter(a) }],
+      // Newer torch wraps a tensor that carries Python attributes: (func, type, args, state).
+      ['torch._tensor._rebuild_from_type_v2', { call: (a): PickleValue => this.rebuildFromType(a, globals) }],
+      ['torch.Tensor', {}],
+      ['torch.nn.parameter.Parameter', {}],
+      ['torch.device', { call: (a) => a.map((x) => String(x)).join(':') }],
+      ['builtins.set', { call: (a) => new Set(Array.isArray(a[0]) ? a[0] : []) }],
       // Protocol 2 pickles bytes as _codecs.encode(text, 'latin1'); harmless to decode.
       ['_codecs.encode', { call: (a) => latin1Bytes(a) }],
       ['torch.Size', { call: (a) => (a[0] instanceof PickleTuple ? a[0] : new PickleTuple([])) }],
@@ -389,9 +396,9 @@ export class TorchFile {
     const items = pid instanceof PickleTuple ? pid.items : [];
     const [kind, type, key, , numel] = items;
     if (kind !== 'storage' || items.length !== 5)
-      this.fail(`unsupported persistent id (${describe(pid)}): expected a torch storage`);
+      this.fail(`unsupported persistent id (${describeValue(pid)}): expected a torch storage`);
     if (!(type instanceof PickleGlobal) || !(type.name in STORAGE_DTYPES)) {
-      this.fail(`storage has unsupported type ${describe(type)}`);
+      this.fail(`storage has unsupported type ${describeValue(type)}`);
     }
     if (typeof key !== 'string' || !/^[\w.-]{1,64}$/.test(key))
       this.fail(`storage key ${JSON.stringify(String(key))} is invalid`);
@@ -441,6 +448,24 @@ export class TorchFile {
     return args[0] as PickleValue;
   }
 
+  /**
+   * `_rebuild_from_type_v2(func, new_type, args, state)`: calls `func` (itself allow-listed) on
+   * `args` and drops the attributes in `state`; only plain tensors and Parameters, no subclasses.
+   */
+  private rebuildFromType(args: readonly PickleValue[], globals: ReadonlyMap<string, GlobalHandler>): PickleValue {
+    const [func, type, inner] = args;
+    const typeName = type instanceof PickleGlobal ? type.qualifiedName : describeValue(type);
+    if (typeName !== 'torch.Tensor' && typeName !== 'torch.nn.parameter.Parameter')
+      this.fail(`tensor subclass ${typeName} is not supported`);
+    // Only torch._utils' rebuild functions: letting it call itself would let a pickle nest calls a million deep.
+    const rebuild = func instanceof PickleGlobal && func.module === 'torch._utils';
+    const handler = rebuild ? globals.get(func.qualifiedName) : undefined;
+    if (!handler?.call || !(inner instanceof PickleTuple)) this.fail(`cannot rebuild a tensor with ${describeValue(func)}`);
+    const out = (handler as Required<GlobalHandler>).call((inner as PickleTuple).items);
+    if (!isTensor(out)) this.fail(`${describeValue(func)} did not make a tensor`);
+    return out;
+  }
+
   /** A tensor's values as float32 in row-major order (strided views are gathered). */
   readF32(ref: TensorRef): Float32Array {
     const { dtype, shape, strides, offset, storage } = ref;
@@ -459,6 +484,14 @@ export class TorchFile {
     const flat = decodeToF32(dtype as Dtype, bytes);
     return isContiguous(shape, strides) ? flat : gather(flat, shape, strides, numel);
   }
+}
+
+/** `torch.save(model)` pickles the model's class; say how to save a loadable file instead. */
+function wholeModelHint(message: string): string {
+  const cls = /refusing to load global "(torch\.nn\.[^"]+|__main__\.[^"]+)"/.exec(message);
+  return cls
+    ? `. It looks like a whole model saved with torch.save(model); save torch.save(model.state_dict(), path) instead`
+    : '';
 }
 
 function latin1Bytes(args: readonly PickleValue[]): PickleValue {
@@ -549,7 +582,7 @@ export function findStateDict(file: TorchFile): FoundStateDict {
     }
   }
   if (!found || key === null) {
-    const keys = root instanceof Map ? [...root.keys()].map((k) => JSON.stringify(k)).join(', ') : describe(root);
+    const keys = root instanceof Map ? [...root.keys()].map((k) => JSON.stringify(k)).join(', ') : describeValue(root);
     throw new TorchFileError(
       file.path,
       `no state dict found: expected a dict of tensors or a "model"/"model_state_dict"/"state_dict" entry (top level: ${keys || 'empty'})`,
@@ -560,7 +593,12 @@ export function findStateDict(file: TorchFile): FoundStateDict {
   if (key !== '' && root instanceof Map) {
     for (const [k, v] of root) {
       if (k === key) continue;
-      extras[typeof k === 'string' ? k : String(k)] = toJsonLike(v, (o) => tensorSummary(file, o));
+      try {
+        extras[typeof k === 'string' ? k : String(k)] = toJsonLike(v, (o) => tensorSummary(file, o));
+      } catch (e) {
+        if (e instanceof TorchFileError) throw e;
+        throw new TorchFileError(file.path, `entry ${JSON.stringify(k)}: ${(e as Error).message}`);
+      }
     }
   }
   return { tensors, key, strippedPrefix: prefix, extras };
@@ -620,7 +658,7 @@ export function readCharVocab(path: string): CharVocab {
   const fail = (p: string): never => {
     throw new TorchFileError(path, p);
   };
-  if (!(root instanceof Map)) return fail(`expected a dict, found a ${describe(root)}`);
+  if (!(root instanceof Map)) return fail(`expected a dict, found a ${describeValue(root)}`);
   const vocabSize = root.get('vocab_size');
   const itos = root.get('itos');
   const stoi = root.get('stoi');

@@ -44,6 +44,8 @@ export class TorchStorage {
   constructor(
     readonly data: Float32Array,
     readonly dtype: Dtype = 'F32',
+    /** Declare this many elements instead of data.length (tests: huge sparse files, lying sizes). */
+    readonly declaredNumel?: number,
   ) {}
 }
 export class TorchTensor {
@@ -52,6 +54,8 @@ export class TorchTensor {
     readonly shape: readonly number[],
     readonly strides: readonly number[],
     readonly offset = 0,
+    /** Python attributes (`t.foo = 1`): newer torch then wraps the tensor in _rebuild_from_type_v2. */
+    readonly attributes?: Record<string, PyValue>,
   ) {}
 }
 
@@ -228,15 +232,31 @@ class PickleWriter {
   }
 
   private tensor(t: TorchTensor): void {
+    if (t.attributes) {
+      // _rebuild_from_type_v2(_rebuild_tensor_v2, torch.Tensor, (args...), state), as torch >= 1.13.
+      this.global('torch._tensor', '_rebuild_from_type_v2');
+      this.op(0x28);
+      this.global('torch._utils', '_rebuild_tensor_v2');
+      this.global('torch', 'Tensor');
+      this.op(0x28);
+      this.tensorArgs(t);
+      this.op(0x74); // TUPLE of the args
+      this.value(t.attributes);
+      this.op(0x74, 0x52);
+      return;
+    }
     this.global('torch._utils', '_rebuild_tensor_v2');
     this.op(0x28); // MARK for the 6 arguments
+    this.tensorArgs(t);
+    this.op(0x74, 0x52); // TUPLE, REDUCE
+  }
+  private tensorArgs(t: TorchTensor): void {
     this.storage(t.storage);
     this.int(t.offset);
     this.tuple([...t.shape]);
     this.tuple([...t.strides]);
     this.op(0x89); // requires_grad False
     this.orderedDict(new PyOrderedDict({})); // backward hooks
-    this.op(0x74, 0x52); // TUPLE, REDUCE
   }
   private storage(s: TorchStorage): void {
     let key = this.storages.get(s);
@@ -245,7 +265,7 @@ class PickleWriter {
       this.storages.set(s, key);
     }
     const type = { F32: 'FloatStorage', F16: 'HalfStorage', BF16: 'BFloat16Storage' }[s.dtype];
-    this.tuple(['storage', new PyGlobal('torch', type), key, 'cpu', s.data.length]);
+    this.tuple(['storage', new PyGlobal('torch', type), key, 'cpu', s.declaredNumel ?? s.data.length]);
     this.op(0x51); // BINPERSID
   }
 }
@@ -366,8 +386,8 @@ export function buildZip(entries: ZipEntryInput[]): Buffer {
 
 // ---------------------------------------------------------------- torch files
 
-/** The bytes of `torch.save(root, "<archive>.pt")`. */
-export function encodeTorchFile(root: PyValue, archive = 'archive'): Buffer {
+/** The zip entries of `torch.save(root, "<archive>.pt")`, in torch's order; tests alter them. */
+export function torchEntries(root: PyValue, archive = 'archive'): ZipEntryInput[] {
   const w = new PickleWriter(2);
   w.value(root);
   w.op(0x2e);
@@ -378,7 +398,12 @@ export function encodeTorchFile(root: PyValue, archive = 'archive'): Buffer {
   ];
   for (const [s, key] of w.storages) entries.push({ name: `${archive}/data/${key}`, data: storageBytes(s) });
   entries.push({ name: `${archive}/version`, data: Buffer.from('3\n') });
-  return buildZip(entries);
+  return entries;
+}
+
+/** The bytes of `torch.save(root, "<archive>.pt")`. */
+export function encodeTorchFile(root: PyValue, archive = 'archive'): Buffer {
+  return buildZip(torchEntries(root, archive));
 }
 
 /** `torch.save(model.state_dict(), path)`: a bare OrderedDict of tensors. */

@@ -1,7 +1,7 @@
 """Loads the files tools/torch-fixtures/write-ts-files.ts wrote with real torch and checks values.
 
 torch.load(weights_only=True) for every file torch's safe loader can read (torch 1.13's lacks the
-BINFLOAT opcode, so files holding Python floats are loaded plainly: we wrote them ourselves).
+BINFLOAT opcode and _rebuild_from_type_v2, so those files are loaded plainly: we wrote them).
 """
 
 import json
@@ -27,9 +27,9 @@ for name, exp in expected.items():
         root = torch.load(path, weights_only=True)
         how = "weights_only=True"
     except pickle.UnpicklingError as e:
-        assert exp["hasFloats"] and "Unsupported operand 71" in str(e), e
+        assert not exp["weightsOnly"], e
         root = torch.load(path)
-        how = "weights_only=False (BINFLOAT unsupported by 1.13's safe loader)"
+        how = "weights_only=False (1.13's safe loader: " + str(e).split("WeightsUnpickler error: ")[-1][:60] + ")"
     sd = root if exp["key"] == "" else root[exp["key"]]
     for k, t in exp["tensors"].items():
         got = sd[k]
@@ -47,5 +47,8 @@ for name, exp in expected.items():
         assert root["iter_num"] == 5000 and root["config"]["wandb_run_name"] is None
         assert root["optimizer"]["param_groups"][0]["betas"] == (0.9, 0.999)
         assert root["optimizer"]["state"][0]["step"].dim() == 0
+    if name == "attrs.pt":
+        # torch 1.13's _rebuild_from_type_v2 drops a plain Tensor's attributes; newer torch keeps them.
+        assert type(sd["h.0.w"]) is torch.Tensor
     print("ok", name, how, len(exp["tensors"]), "tensors")
 print("all files load in torch", torch.__version__)

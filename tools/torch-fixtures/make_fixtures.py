@@ -24,6 +24,8 @@ expected = {"torch_version": torch.__version__, "files": {}}
 
 
 def values(t):
+    if not t.is_floating_point():
+        return {"dtype": str(t.dtype), "shape": list(t.shape), "values": t.contiguous().view(-1).int().tolist()}
     return {"dtype": str(t.dtype), "shape": list(t.shape), "values": t.detach().float().contiguous().view(-1).tolist()}
 
 
@@ -44,6 +46,9 @@ bare = collections.OrderedDict(
         ("wbf16", torch.tensor([[1.0, -2.5], [0.0078125, 300.0]], dtype=torch.bfloat16)),
         ("wT", base.t()),
         ("bias", torch.randn(3)),
+        # Non-float buffers (HF GPT-2's causal mask, a counter): must load as refs, not fail.
+        ("attn.mask", torch.tril(torch.ones(3, 3, dtype=torch.bool))),
+        ("num_batches_tracked", torch.tensor(7, dtype=torch.int64)),
     ]
 )
 assert not bare["wT"].is_contiguous()

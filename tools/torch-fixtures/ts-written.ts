@@ -5,6 +5,8 @@
  */
 import {
   PyFloat,
+  TorchStorage,
+  TorchTensor,
   PyTuple,
   encodePickle,
   encodeStateDict,
@@ -21,8 +23,11 @@ export interface WrittenFile {
   tensors: Record<string, { shape: number[]; values: number[]; dtype: string }>;
   /** Where the state dict lives: "" for the root. */
   key: string;
-  /** Python floats inside: torch 1.13's weights_only loader cannot read BINFLOAT. */
-  hasFloats: boolean;
+  /**
+   * Whether torch 1.13's weights_only loader can read it: it lacks BINFLOAT (Python floats) and
+   * _rebuild_from_type_v2; check_ts_files.py loads the others plainly (we wrote them ourselves).
+   */
+  weightsOnly: boolean;
 }
 
 const f32 = (n: number, scale = 1, shift = 0): Float32Array =>
@@ -42,7 +47,7 @@ function bare(): WrittenFile {
     'bf.weight': { shape: [3], data: Float32Array.from([1, -2.5, 300]), dtype: 'BF16' as const },
     scalar: { shape: [], data: Float32Array.from([0.75]) },
   };
-  return { bytes: encodeStateDict(list, 'model'), tensors: describeTensors(list), key: '', hasFloats: false };
+  return { bytes: encodeStateDict(list, 'model'), tensors: describeTensors(list), key: '', weightsOnly: true };
 }
 
 /** Tied weights sharing one storage, and a transposed (non-contiguous) view of another. */
@@ -61,7 +66,7 @@ function tiedAndTransposed(): WrittenFile {
       'attn.c_attn.weight': { shape: [3, 2], values: tValues, dtype: 'F32' },
     },
     key: '',
-    hasFloats: false,
+    weightsOnly: true,
   };
 }
 
@@ -97,7 +102,7 @@ function bookCheckpoint(): WrittenFile {
     bytes: encodeTorchFile(root, 'model_and_optimizer'),
     tensors: describeTensors(list),
     key: 'model_state_dict',
-    hasFloats: true,
+    weightsOnly: false,
   };
 }
 
@@ -115,7 +120,19 @@ function nanoGptCheckpoint(): WrittenFile {
     best_val_loss: tensor([], Float32Array.from([1.4697])),
     config: { dataset: 'shakespeare_char', learning_rate: 0.001, compile: true, wandb_run_name: null, max_iters: 5000 },
   };
-  return { bytes: encodeTorchFile(root, 'ckpt'), tensors: describeTensors(list), key: 'model', hasFloats: true };
+  return { bytes: encodeTorchFile(root, 'ckpt'), tensors: describeTensors(list), key: 'model', weightsOnly: false };
+}
+
+/** A tensor with a Python attribute (`t.note = "x"`): newer torch writes _rebuild_from_type_v2. */
+function withAttributes(): WrittenFile {
+  const data = f32(4, 1, 1);
+  const t = new TorchTensor(new TorchStorage(data), [2, 2], [2, 1], 0, { note: 'tied', layer: 3 });
+  return {
+    bytes: encodeTorchFile(stateDict({ 'h.0.w': t }), 'attrs'),
+    tensors: { 'h.0.w': { shape: [2, 2], values: Array.from(data), dtype: 'F32' } },
+    key: '',
+    weightsOnly: false,
+  };
 }
 
 export function writtenFiles(): Record<string, WrittenFile> {
@@ -124,6 +141,7 @@ export function writtenFiles(): Record<string, WrittenFile> {
     'tied.pt': tiedAndTransposed(),
     'model_and_optimizer.pth': bookCheckpoint(),
     'ckpt.pt': nanoGptCheckpoint(),
+    'attrs.pt': withAttributes(),
   };
 }
 

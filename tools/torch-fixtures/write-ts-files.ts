@@ -11,7 +11,7 @@ mkdirSync(dir, { recursive: true });
 const expected: Record<string, unknown> = {};
 for (const [name, f] of Object.entries(writtenFiles())) {
   writeFileSync(join(dir, name), f.bytes);
-  expected[name] = { tensors: f.tensors, key: f.key, hasFloats: f.hasFloats };
+  expected[name] = { tensors: f.tensors, key: f.key, weightsOnly: f.weightsOnly };
 }
 writeFileSync(join(dir, 'meta.pkl'), writtenMeta('\n !abcxyzé'));
 expected['meta.pkl'] = { chars: '\n !abcxyzé' };

@@ -26,6 +26,9 @@ const SAME_IN_BOTH = new Set<MessageKey>([
   'lang.en',
   'lang.zh-CN',
   'tokens.piece', // "1/2": a piece's place among its character's pieces
+  'format.hf-gpt2', // product names
+  'format.nanogpt',
+  'model.source', // "{format} · {file} · {vocab}": placeholders only
 ]);
 
 describe('zh-CN translation', () => {

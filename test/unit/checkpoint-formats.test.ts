@@ -7,7 +7,9 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { unzipSync } from 'fflate';
 import { Engine } from '../../src/engine/engine';
+import { exportAnalysis } from '../../src/engine/export';
 import { Gpt2Checkpoint } from '../../src/engine/gpt2-weights';
 import { ConfigNeededError } from '../../src/engine/checkpoint-layout';
 import { VocabularyNeededError } from '../../src/engine/vocabulary';
@@ -207,6 +209,50 @@ describe('character vocabularies', () => {
     expect(info.source.vocabulary).toMatchObject({ kind: 'chars', size: 65, file: 'tokens.json' });
     const a = await engine.analyze({ text: 'Hi', prependEndOfText: false });
     expect(a.tokens.map((t) => t.id)).toEqual([SHAKESPEARE_CHARS.indexOf('H'), SHAKESPEARE_CHARS.indexOf('i')]);
+  });
+
+  it("ablation (a float64 re-run with the model's own exact GELU) and the data export work on a character model", async () => {
+    const m = writeCharModel(CHAR_SPEC);
+    const engine = new Engine({ cacheDir: tempDir('atlas-cache-') });
+    await engine.load(m.dir);
+    const text = 'To be, or not to be';
+    const ids = [...text].map((c) => SHAKESPEARE_CHARS.indexOf(c));
+    const token = ids.length - 1;
+    const a = await engine.ablate({ text, prependEndOfText: false, layer: 0, head: 1, mode: 'zero', token });
+    const cfg = { ...m.spec, eps: 1e-5, gelu: 'erf' as const };
+    const probs = (out: ReturnType<typeof referenceForward>): number[] => {
+      const V = m.spec.vocabSize;
+      const row = Array.from((out.get('logits')?.data ?? new Float64Array()).subarray(token * V, (token + 1) * V));
+      const mx = Math.max(...row);
+      const z = row.reduce((s, v) => s + Math.exp(v - mx), 0);
+      return row.map((v) => Math.exp(v - mx) / z);
+    };
+    const clean = probs(referenceForward(m.tensors, cfg, ids));
+    const ablated = probs(referenceForward(m.tensors, cfg, ids, { layer: 0, head: 1, mode: 'zero' }));
+    expect(a.top.length).toBeGreaterThan(0);
+    for (const t of a.top) {
+      expect(t.string).toBe(SHAKESPEARE_CHARS[t.id]);
+      expect(Math.abs(t.clean - (clean[t.id] ?? 0))).toBeLessThan(1e-4);
+      expect(Math.abs(t.ablated - (ablated[t.id] ?? 0))).toBeLessThan(1e-4);
+    }
+    // ‖Δ hook_resid_post‖ per layer: sensitive to the GELU (tanh instead of erf moves it by ~1.4e-4 here).
+    const refClean = referenceForward(m.tensors, cfg, ids);
+    const refAbl = referenceForward(m.tensors, cfg, ids, { layer: 0, head: 1, mode: 'zero' });
+    const D = m.spec.dModel;
+    for (const l of a.layers) {
+      const name = `blocks.${l.layer}.hook_resid_post`;
+      const c = refClean.get(name)?.data.subarray(token * D, (token + 1) * D) ?? new Float64Array();
+      const x = refAbl.get(name)?.data.subarray(token * D, (token + 1) * D) ?? new Float64Array();
+      const delta = Math.hypot(...Array.from(c, (v, i) => v - (x[i] ?? 0)));
+      expect(Math.abs(l.delta - delta), `layer ${l.layer} ‖Δ‖`).toBeLessThan(2e-5);
+    }
+    const file = await exportAnalysis(engine, { text, prependEndOfText: true });
+    const summary = JSON.parse(new TextDecoder().decode(unzipSync(file.bytes)['analysis.json'])) as {
+      tokens: { display: string }[];
+      model: { source: { format: string } };
+    };
+    expect(summary.tokens.map((t) => t.display)).toEqual([...text]);
+    expect(summary.model.source.format).toBe('nanogpt');
   });
 
   it('refuses a vocabulary larger than the embedding', async () => {

@@ -146,7 +146,10 @@ export class EngineClient implements HostedEngine {
     this.worker = this.spawn();
     const dir = this.mirror.modelDir;
     // Sent before anything else reaches the new worker, so every later call waits for it there.
-    if (dir) void this.load(dir, undefined, this.lastLoadOptions).catch((e: unknown) => this.log(`atlas: could not reload ${dir}: ${(e as Error).message}`));
+    if (dir)
+      void this.load(dir, undefined, this.lastLoadOptions).catch((e: unknown) =>
+        this.log(`atlas: could not reload ${dir}: ${(e as Error).message}`),
+      );
   }
 
   private answerAll(message: string): void {

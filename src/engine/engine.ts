@@ -156,7 +156,8 @@ export class Engine {
     // atlas-model.json describes a folder's model; a file opened on its own has only its name.
     const isFile = path !== dir;
     const meta = isFile ? {} : readModelMeta(dir);
-    const name = basename(path);
+    // A file is named with its folder: nanoGPT writes every run's ckpt.pt under out-<run>/.
+    const name = isFile ? `${basename(dir)}/${basename(path)}` : basename(path);
     const weightsFile = basename(ckpt.weightsPath);
     const info: ModelInfo = {
       id: meta.id ?? name,

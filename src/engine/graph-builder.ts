@@ -29,7 +29,7 @@ import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-wei
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 8;
+export const BUILDER_VERSION = 9;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -162,6 +162,58 @@ function geluTanh(g: Graph, x: string): string {
   return g.one('Mul', [g.one('Mul', [x, t]), 'c_half']);
 }
 
+/** Whether 1/√d_head is a power of two, so scaling by it is exact. */
+export function exactScale(dh: number): boolean {
+  return Number.isInteger(Math.log2(Math.sqrt(dh)));
+}
+
+/**
+ * hook_dot (q·kᵀ, named `dotName`) and the scaled scores q·kᵀ/√d_head the softmax reads.
+ * When √d_head is a power of two (GPT-2: 8) the scores are (q/√d_head)·kᵀ: scaling by a power
+ * of two is exact in floating point, so they equal hook_dot/√d_head bit for bit, and the drawn
+ * square of hook_dot is the scores' square times √d_head, exactly. hook_dot then stays a node
+ * only the full graph reaches, and the analysis graph neither writes nor divides a second
+ * [H, T, T] tensor per layer (onnxruntime folds the scalar into the matmul). `dot` is returned
+ * only when the drawn square must be cut from it (other head sizes).
+ */
+function scores(g: Graph, qh: string, khT: string, dh: number, dotName: string): { dot: string | null; scaled: string } {
+  const dot = g.one('MatMul', [qh, khT], {}, dotName); // [1, H, T_q, T_k]
+  if (!exactScale(dh)) return { dot, scaled: g.one('Div', [dot, 'c_sqrt_d_head']) };
+  return { dot: null, scaled: g.one('MatMul', [g.one('Mul', [qh, 'c_inv_sqrt_d_head']), khT]) };
+}
+
+interface RowStatInputs {
+  /** Scores q·kᵀ/√d_head (unmasked), the masked scores, and their softmax: [1, H, T, T_k]. */
+  scaled: string;
+  masked: string;
+  pattern: string;
+  /** Keys q − 2, q − 1, q of each new row, clamped to 0, [1, H, T, 3], and which exist, [T, 3]. */
+  nearKeys: string;
+  nearValid: string;
+}
+
+/**
+ * Per query row [1, H, T, 4]: entropy, weight on the previous token, on the first token, and
+ * within two tokens back — with as few passes over [H, T, T_k] as possible (each pass at
+ * T = 1024 is 50 MB written or read per layer).
+ *
+ * Entropy without a logarithm per weight: p_k = exp(s_k − lse), so −Σ p_k ln p_k = lse − Σ p_k s_k
+ * (Σ p_k = 1), where masked keys have p_k = 0 exactly and unmasked scores are finite. lse comes
+ * from the softmax itself: its largest weight is exp(max s − lse), so lse = max s − ln(max p).
+ * The previous-token and local weights are gathered (three weights per row), not masked sums.
+ */
+function rowStatistics(g: Graph, x: RowStatInputs, out: string): string {
+  const rowMax = (t: string): string => g.one('ReduceMax', [t], { axes: [-1], keepdims: 1 });
+  const lse = g.one('Sub', [rowMax(x.masked), g.one('Log', [rowMax(x.pattern)])]);
+  const expected = g.one('ReduceSum', [g.one('Mul', [x.pattern, x.scaled]), 'c_axes3'], { keepdims: 1 });
+  const entropy = g.one('Sub', [lse, expected]);
+  const nearWeights = g.one('Mul', [g.one('GatherElements', [x.pattern, x.nearKeys], { axis: 3 }), x.nearValid]);
+  const prev = g.one('Slice', [nearWeights, 'c_near_prev_start', 'c_near_prev_end', 'c_axes3']); // key q − 1
+  const first = g.one('Slice', [x.pattern, 'c_key0_start', 'c_key0_end', 'c_axes3']); // key 0
+  const local = g.one('ReduceSum', [nearWeights, 'c_axes3'], { keepdims: 1 });
+  return g.one('Concat', [entropy, prev, first, local], { axis: 3 }, out);
+}
+
 function valueInfo(name: string, dims: (number | string)[], elemType: number = FLOAT): OnnxNs.IValueInfoProto {
   return {
     name,
@@ -269,9 +321,9 @@ export async function buildInstrumentedGraph(
     g.constInt64('c_axes1', [1], [1]);
     g.constInt64('c_shape_qkv', [4], [1, -1, H, dh]);
     g.constInt64('c_shape_2d', [2], [-1, D]);
+    g.constInt64('c_shape_row', [2], [1, -1]);
     g.constInt64('c_shape_logits', [3], [1, -1, c.vocabSize]);
     g.constInt64('c_top_k', [1], [TOP_K]);
-    g.constInt64('c_i2', [], [2]);
     g.constInt64('c_drawn', [], [DRAWN_TOKENS]);
     g.constInt64('c_drawn_1d', [1], [DRAWN_TOKENS]);
     g.constInt64('c_zeros2', [2], [0, 0]);
@@ -280,10 +332,15 @@ export async function buildInstrumentedGraph(
     g.constInt64('c_axes_last', [1], [-1]);
     g.constInt64('c_shape_w_o', [2], [D, D]);
     g.constInt64('c_shape_z_flat', [3], [1, -1, D]);
-    g.constFloat('c_tiny', [], [1e-30]);
     g.constFloat('c_zero', [], [0]);
     g.constInt64('c_key0_start', [1], [0]);
     g.constInt64('c_key0_end', [1], [1]);
+    g.constInt64('c_near_back', [1, 3], [2, 1, 0]);
+    g.constInt64('c_one_heads', [2], [1, H]);
+    g.constInt64('c_three', [1], [3]);
+    g.constInt64('c_near_prev_start', [1], [1]);
+    g.constInt64('c_near_prev_end', [1], [2]);
+    if (exactScale(dh)) g.constFloat('c_inv_sqrt_d_head', [], [1 / Math.sqrt(dh)]);
 
     // New positions P..P+T-1 (P = the past's length), all key positions 0..P+T-1, and the causal
     // mask (key position ≤ query position), shared by all layers.
@@ -294,13 +351,17 @@ export async function buildInstrumentedGraph(
     const qPos = g.one('Unsqueeze', [pos, 'c_axes1']); // [T, 1]
     const kPos = g.one('Unsqueeze', [g.one('Range', ['c_i0', total, 'c_i1']), 'c_axes0']); // [1, P+T]
     const causal = g.one('LessOrEqual', [kPos, qPos]); // [T_q, T_k]
-    // Where each row statistic looks: key = query − 1, and keys within two before the query.
-    const prevKey = g.one('Cast', [g.one('Equal', [g.one('Add', [kPos, 'c_i1']), qPos])], { to: FLOAT });
-    const localKeys = g.one('Cast', [g.one('GreaterOrEqual', [g.one('Add', [kPos, 'c_i2']), qPos])], { to: FLOAT });
+    // The keys the previous-token and local statistics read, per new query row: q − 2, q − 1, q
+    // (clamped to key 0), and which of them exist. Gathering these three weights per row replaces
+    // two [H, T, T] mask products and their row sums.
+    const near = g.one('Sub', [qPos, 'c_near_back']); // [T, 3]
+    const nearValid = g.one('Cast', [g.one('GreaterOrEqual', [near, 'c_i0'])], { to: FLOAT });
+    const nearShape = g.one('Concat', ['c_one_heads', g.one('Unsqueeze', [T, 'c_axes0']), 'c_three'], { axis: 0 });
+    const nearKeys = g.one('Expand', [g.one('Max', [near, 'c_i0']), nearShape]); // [1, H, T, 3]
     // The drawn square: new rows that fall before DRAWN_TOKENS, keys before DRAWN_TOKENS.
     const drawnRows = g.one('Max', [g.one('Sub', ['c_drawn', P]), 'c_i0']);
     const drawnEnds = g.one('Concat', [g.one('Unsqueeze', [drawnRows, 'c_axes0']), 'c_drawn_1d'], { axis: 0 });
-    const drawn = (x: string, out: string): string => g.one('Slice', [x, 'c_zeros2', drawnEnds, 'c_axes23'], {}, out);
+    const drawn = (x: string, out?: string): string => g.one('Slice', [x, 'c_zeros2', drawnEnds, 'c_axes23'], {}, out);
 
     const wte = g.weight('wte.weight', [c.vocabSize, D], ckpt.read('wte.weight'));
     const wpe = g.weight('wpe.weight', [c.nCtx, D], ckpt.read('wpe.weight'));
@@ -344,9 +405,8 @@ export async function buildInstrumentedGraph(
       const qh = g.one('Transpose', [q], { perm: [0, 2, 1, 3] }); // [1, H, T, dh]
       const khT = g.one('Transpose', [kAll], { perm: [0, 2, 3, 1] }); // [1, H, dh, P+T]
       const vh = g.one('Transpose', [vAll], { perm: [0, 2, 1, 3] }); // [1, H, P+T, dh]
-      const dot = g.one('MatMul', [qh, khT], {}, hk.dot); // [1, H, T_q, T_k]
+      const { dot, scaled } = scores(g, qh, khT, dh, hk.dot); // dot: null when not needed for the drawn square
       expose(hk.dot, [1, H, 'T', 'T_k']);
-      const scaled = g.one('Div', [dot, 'c_sqrt_d_head']);
       const masked = g.one('Where', [causal, scaled, 'c_neg_inf']);
       const pattern = g.one('Softmax', [masked], { axis: -1 }, hk.pattern);
       expose(hk.pattern, [1, H, 'T', 'T_k']);
@@ -356,18 +416,13 @@ export async function buildInstrumentedGraph(
       const newKhT = g.one('Transpose', [k], { perm: [0, 2, 3, 1] }); // [1, H, dh, T]
       g.one('MatMul', [pastQh, newKhT], {}, inc.dotPastQueries);
       expose(inc.dotPastQueries, [1, H, 'P_q', 'T']);
-      drawn(dot, inc.dotDrawn);
+      // Exact either way (see scores): the drawn square of hook_dot, without keeping hook_dot.
+      if (dot) drawn(dot, inc.dotDrawn);
+      else g.one('Mul', [drawn(scaled), 'c_sqrt_d_head'], {}, inc.dotDrawn);
       expose(inc.dotDrawn, [1, H, 'R', 'C']);
       drawn(pattern, inc.patternDrawn);
       expose(inc.patternDrawn, [1, H, 'R', 'C']);
-      // Per query row: entropy (masked weights are exactly 0, so max(p, tiny) only guards log 0),
-      // weight on the previous token, on the first token, and within two tokens back.
-      const rowSum = (x: string): string => g.one('ReduceSum', [x, 'c_axes3'], { keepdims: 1 });
-      const entropy = g.one('Neg', [rowSum(g.one('Mul', [pattern, g.one('Log', [g.one('Max', [pattern, 'c_tiny'])])]))]);
-      const prev = rowSum(g.one('Mul', [pattern, prevKey]));
-      const first = g.one('Slice', [pattern, 'c_key0_start', 'c_key0_end', 'c_axes3']); // key 0
-      const local = rowSum(g.one('Mul', [pattern, localKeys]));
-      g.one('Concat', [entropy, prev, first, local], { axis: 3 }, inc.rowStats);
+      rowStatistics(g, { scaled, masked, pattern, nearKeys, nearValid }, inc.rowStats);
       expose(inc.rowStats, [1, H, 'T', 4]);
 
       const zh = g.one('MatMul', [pattern, vh]); // [1, H, T, dh]
@@ -458,7 +513,10 @@ export async function buildInstrumentedGraph(
     // maximum taken out first (as softmax does) for float32 accuracy.
     const last = g.one('Sub', [T, 'c_i1']);
     const lnLast = g.one('Gather', [g.one('Reshape', [lnF, 'c_shape_2d']), g.one('Unsqueeze', [last, 'c_axes0'])], { axis: 0 });
-    const lastLogits = g.one('Gemm', [lnLast, unembed], { transB: 1 }); // [1, V]
+    // wte · lnLastᵀ, not Gemm(lnLast, wte, transB): onnxruntime prepacks a constant right-hand
+    // matrix into a copy of its own, and wte (also the embedding's Gather table, so never freed)
+    // is 154 MB on GPT-2 small. As the left-hand side it is read in place.
+    const lastLogits = g.one('Reshape', [g.one('MatMul', [unembed, g.one('Transpose', [lnLast])]), 'c_shape_row']); // [1, V]
     g.op('TopK', [lastLogits, 'c_top_k'], { axis: -1, largest: 1, sorted: 1 }, ['top_k_logits', EXTRA_OUTPUTS.topKIds]);
     const maxLogit = g.one('ReduceMax', [lastLogits], { axes: [-1], keepdims: 1 });
     const shifted = g.one('Exp', [g.one('Sub', [lastLogits, maxLogit])]);

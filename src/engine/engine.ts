@@ -233,6 +233,14 @@ export class Engine {
     return m.cache;
   }
 
+  /** As cached, with every per-position hook filled (the views read them; analyze does not). */
+  private async cachedWithRows(ids: readonly number[]): Promise<AnalysisCache> {
+    const m = this.model();
+    const cache = await this.cached(ids);
+    await cache.fillRows((fresh, fetches, feeds, into) => m.runtime.run(fresh, fetches, feeds, into));
+    return cache;
+  }
+
   async analyze(req: AnalyzeRequest): Promise<Analysis> {
     const m = this.model();
     const { ids, truncatedFrom } = this.tokenize(req);
@@ -376,7 +384,7 @@ export class Engine {
     const { ids } = this.tokenize(req);
     const T = ids.length;
     if (req.token >= T) throw new AtlasError(`token ${req.token} is outside this text (${T} tokens)`);
-    const cache = await this.cached(ids);
+    const cache = await this.cachedWithRows(ids);
     const dh = D / H;
     // hook_result of every head at this token: z[token, h] @ W_O[h].
     const z = cache.rows('z', req.layer).subarray(req.token * D, (req.token + 1) * D);
@@ -505,7 +513,7 @@ export class Engine {
     const T = ids.length;
     if (req.query >= T || req.key >= T)
       throw new AtlasError(`query ${req.query} or key ${req.key} is outside this text (${T} tokens)`);
-    const cache = await this.cached(ids);
+    const cache = await this.cachedWithRows(ids);
     const w = this.interpretWeights(m);
     const block = w.blocks[req.layer] as BlockWeights;
     const residPre = cache.rows('residPre', req.layer);
@@ -579,7 +587,7 @@ export class Engine {
     const { ids } = this.tokenize(req);
     const T = ids.length;
     if (req.token >= T) throw new AtlasError(`token ${req.token} is outside this text (${T} tokens)`);
-    const cache = await this.cached(ids);
+    const cache = await this.cachedWithRows(ids);
     const w = this.interpretWeights(m);
     const { U, gamma, beta } = this.unembedding(m);
     const mid = cache.rows('residMid', req.layer);
@@ -642,7 +650,7 @@ export class Engine {
     const dh = D / H;
     const { ids } = this.tokenize(req);
     const T = ids.length;
-    const cache = await this.cached(ids);
+    const cache = await this.cachedWithRows(ids);
     /** Head `head`'s block of a [T, H, d_head] hook, as [T, d_head]. */
     const headSlice = (which: RowHook): Float32Array => {
       const src = cache.rows(which, req.layer);

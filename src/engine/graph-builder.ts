@@ -5,7 +5,7 @@
  * The forward pass is nanoGPT's: pre-LayerNorm blocks, learned positions, causal softmax
  * attention, GELU (tanh approximation), final LayerNorm, unembedding tied to wte. It is written
  * head-explicitly so each TransformerLens tensor is a real node output, not a reconstruction:
- *   hook_dot = q·kᵀ (unscaled, unmasked) → ÷√d_head → where(causal, ·, −∞) → softmax = hook_pattern
+ *   hook_dot = q·kᵀ (unscaled, unmasked) → ÷√d_head → + (0 or −∞ by causality) → softmax = hook_pattern
  *   hook_z = pattern @ v;  hook_result[h] = z[h] @ W_O[h];  hook_attn_out = Σ_h hook_result + b_O
  *
  * Incremental runs: the graph also takes the keys and values of an unchanged prefix of P tokens
@@ -29,7 +29,7 @@ import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-wei
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 9;
+export const BUILDER_VERSION = 10;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -351,6 +351,10 @@ export async function buildInstrumentedGraph(
     const qPos = g.one('Unsqueeze', [pos, 'c_axes1']); // [T, 1]
     const kPos = g.one('Unsqueeze', [g.one('Range', ['c_i0', total, 'c_i1']), 'c_axes0']); // [1, P+T]
     const causal = g.one('LessOrEqual', [kPos, qPos]); // [T_q, T_k]
+    // The mask as a bias, 0 or −∞, added to the scores: a broadcast Add runs about three times
+    // as fast as Where over [H, T, T_k] (11 → ~4 ms a layer at T = 1024 on GPT-2 small), and it
+    // changes nothing: s + 0 = s, s + (−∞) = −∞ (only −0 becomes +0, which softmax cannot see).
+    const maskBias = g.one('Where', [causal, 'c_zero', 'c_neg_inf']); // [T_q, T_k]
     // The keys the previous-token and local statistics read, per new query row: q − 2, q − 1, q
     // (clamped to key 0), and which of them exist. Gathering these three weights per row replaces
     // two [H, T, T] mask products and their row sums.
@@ -407,7 +411,7 @@ export async function buildInstrumentedGraph(
       const vh = g.one('Transpose', [vAll], { perm: [0, 2, 1, 3] }); // [1, H, P+T, dh]
       const { dot, scaled } = scores(g, qh, khT, dh, hk.dot); // dot: null when not needed for the drawn square
       expose(hk.dot, [1, H, 'T', 'T_k']);
-      const masked = g.one('Where', [causal, scaled, 'c_neg_inf']);
+      const masked = g.one('Add', [scaled, maskBias]);
       const pattern = g.one('Softmax', [masked], { axis: -1 }, hk.pattern);
       expose(hk.pattern, [1, H, 'T', 'T_k']);
 

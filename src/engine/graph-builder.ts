@@ -29,7 +29,7 @@ import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-wei
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 10;
+export const BUILDER_VERSION = 11;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -338,6 +338,7 @@ export async function buildInstrumentedGraph(
     g.constInt64('c_near_back', [1, 3], [2, 1, 0]);
     g.constInt64('c_one_heads', [2], [1, H]);
     g.constInt64('c_three', [1], [3]);
+    g.constInt64('c_i0_1d', [1], [0]);
     g.constInt64('c_near_prev_start', [1], [1]);
     g.constInt64('c_near_prev_end', [1], [2]);
     if (exactScale(dh)) g.constFloat('c_inv_sqrt_d_head', [], [1 / Math.sqrt(dh)]);
@@ -398,6 +399,10 @@ export async function buildInstrumentedGraph(
       const k = headsOf(1, hk.k);
       const v = headsOf(2, hk.v);
       const inc = incrementalNames(l);
+      // The new query rows inside the drawn square: later runs' past queries, when a long run
+      // leaves the whole of hook_q for later (incremental.ts, LAZY_ROW_HOOKS).
+      g.one('Slice', [q, 'c_i0_1d', g.one('Unsqueeze', [drawnRows, 'c_axes0']), 'c_axes1'], {}, inc.queryDrawn);
+      expose(inc.queryDrawn, [1, 'R', H, dh]);
       pastInputs.push(
         valueInfo(inc.pastKey, [1, 'P', H, dh]),
         valueInfo(inc.pastValue, [1, 'P', H, dh]),

@@ -59,9 +59,10 @@ export type RowHook = (typeof ROW_HOOKS)[number];
  * cache plus 113 MB of copies at the end of the run. A long run (more than `lazyRowsFrom` new
  * positions, a paste or a first analysis) leaves them out and the first view that needs them
  * runs that step again (fillRows): same session, same inputs, so the same values bit for bit.
- * q, k and v stay eager: they are the next run's past inputs.
+ * k and v stay eager (the next run's past inputs), and so do q's rows inside the drawn square
+ * (the graph's q_drawn output; later runs' past queries).
  */
-export const LAZY_ROW_HOOKS: readonly RowHook[] = ['z', 'residPre', 'residMid'];
+export const LAZY_ROW_HOOKS: readonly RowHook[] = ['q', 'z', 'residPre', 'residMid'];
 /** Runs of more new positions than this defer the lazy hooks (typing stays eager). */
 export const DEFAULT_LAZY_ROWS_FROM = 256;
 
@@ -104,6 +105,7 @@ export function analysisFetches(nLayer: number, P: number, lazyRows = false): st
     );
     // Past the drawn square nothing drawn changes: its rows and columns are all before P.
     if (P < DRAWN_TOKENS) fetches.push(inc.dotDrawn, inc.patternDrawn, inc.dotPastQueries);
+    if (P < DRAWN_TOKENS && lazyRows) fetches.push(inc.queryDrawn);
   }
   return fetches;
 }
@@ -189,8 +191,10 @@ export class AnalysisCache {
     const fetches = analysisFetches(L, P, lazy);
     // The per-position hooks are written by onnxruntime straight into the cache's rows P….
     const into: Record<string, HostTensor> = {};
+    const R = Math.max(0, Math.min(Tn, DRAWN_TOKENS - P)); // new rows inside the drawn square
     for (let l = 0; l < L; l++) {
       for (const which of rowHooksFetched(lazy)) into[hookNames(l)[which]] = this.rowTarget(which, l, P, Tn);
+      if (lazy && R > 0) into[incrementalNames(l).queryDrawn] = this.rowTarget('q', l, P, R);
     }
     const feeds = this.pastFeeds(P);
     // Rows from P on are rewritten: what earlier runs still owe ends at P.
@@ -206,7 +210,6 @@ export class AnalysisCache {
       return t.data;
     };
     const C = Math.min(P + Tn, DRAWN_TOKENS); // drawn key columns now
-    const R = Math.max(0, Math.min(Tn, DRAWN_TOKENS - P)); // new rows inside the drawn square
     const Pq = P < DRAWN_TOKENS ? P : 0; // drawn prefix rows that gained new key columns
     for (let l = 0; l < L; l++) {
       const inc = incrementalNames(l);

@@ -1,5 +1,5 @@
 /**
- * Long runs leave the lazy per-position hooks (z, resid_pre, resid_mid) for later; fillRows runs
+ * Long runs leave the lazy per-position hooks (q past the drawn rows, z, resid_pre, resid_mid) for later; fillRows runs
  * those steps again. The rows it fills must equal what an eager cache fetched, bit for bit, after
  * any sequence of edits (including one that cuts a deferred run short), and rows() must refuse
  * to hand out rows that are still owed.
@@ -9,7 +9,7 @@ import { Gpt2Checkpoint } from '../../src/engine/gpt2-weights';
 import { ensureBuilt } from '../../src/engine/graph-cache';
 import { AnalysisCache, LAZY_ROW_HOOKS, ROW_HOOKS, analysisFetches, type StepRunner } from '../../src/engine/incremental';
 import { ModelRuntime } from '../../src/engine/runtime';
-import { hookNames } from '../../src/shared/hooks';
+import { DRAWN_TOKENS, hookNames, incrementalNames } from '../../src/shared/hooks';
 import { randomIds, tempDir } from '../helpers/fixtures';
 import { writeRandomModel } from '../helpers/random-model';
 
@@ -41,6 +41,10 @@ describe('AnalysisCache lazy per-position hooks', () => {
       expect(lazy).not.toContain(hookNames(1)[which]);
     }
     expect(lazy).toContain(hookNames(1).k);
+    // q's rows inside the drawn square stay eager: later runs feed them back as past queries.
+    expect(lazy).toContain(incrementalNames(1).queryDrawn);
+    expect(eager).not.toContain(incrementalNames(1).queryDrawn);
+    expect(analysisFetches(SPEC.nLayer, DRAWN_TOKENS, true)).not.toContain(incrementalNames(1).queryDrawn);
   });
 
   it('fills rows equal to an eager cache after edits, including one inside a deferred run', async () => {

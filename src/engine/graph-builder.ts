@@ -29,7 +29,7 @@ import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-wei
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 11;
+export const BUILDER_VERSION = 12;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -298,7 +298,8 @@ export async function buildInstrumentedGraph(
   // Every weight is written once as float32 (q, k, v split from c_attn, lm_head only when untied).
   const paramBytes = [...expectedShapes(c).values()].reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1) * 4, 0);
   const gramBytes = c.nLayer * H * dh * dh * 4;
-  const totalBytes = paramBytes + gramBytes + (ckpt.lmHead ? c.vocabSize * D * 4 : 0);
+  // Plus lm_head when untied, or the embedding's own copy of wte when tied: one more [V, D] either way.
+  const totalBytes = paramBytes + gramBytes + c.vocabSize * D * 4;
   const data = new ExternalData(`${modelPath}.data`, onProgress, totalBytes);
   const g = new Graph(data);
   const outputs: OnnxNs.IValueInfoProto[] = [];
@@ -321,7 +322,6 @@ export async function buildInstrumentedGraph(
     g.constInt64('c_axes1', [1], [1]);
     g.constInt64('c_shape_qkv', [4], [1, -1, H, dh]);
     g.constInt64('c_shape_2d', [2], [-1, D]);
-    g.constInt64('c_shape_row', [2], [1, -1]);
     g.constInt64('c_shape_logits', [3], [1, -1, c.vocabSize]);
     g.constInt64('c_top_k', [1], [TOP_K]);
     g.constInt64('c_drawn', [], [DRAWN_TOKENS]);
@@ -368,9 +368,15 @@ export async function buildInstrumentedGraph(
     const drawnEnds = g.one('Concat', [g.one('Unsqueeze', [drawnRows, 'c_axes0']), 'c_drawn_1d'], { axis: 0 });
     const drawn = (x: string, out?: string): string => g.one('Slice', [x, 'c_zeros2', drawnEnds, 'c_axes23'], {}, out);
 
-    const wte = g.weight('wte.weight', [c.vocabSize, D], ckpt.read('wte.weight'));
+    const wteData = ckpt.read('wte.weight');
+    const wte = g.weight('wte.weight', [c.vocabSize, D], wteData);
+    // When the unembedding is tied to wte, the embedding reads its rows from a copy of its own:
+    // onnxruntime prepacks the unembedding Gemm's wte into a layout of its own, and a table the
+    // Gather still used would stay mapped and be read whole beside that copy (+154 MB on GPT-2
+    // small). Of the Gather's copy, a file mapping, only the rows of the text's tokens are read.
+    const embedding = ckpt.lmHead ? wte : g.weight('wte.embedding', [c.vocabSize, D], wteData);
     const wpe = g.weight('wpe.weight', [c.nCtx, D], ckpt.read('wpe.weight'));
-    let resid = g.one('Add', [g.one('Gather', [wte, 'input_ids'], { axis: 0 }), g.one('Gather', [wpe, pos], { axis: 0 })]);
+    let resid = g.one('Add', [g.one('Gather', [embedding, 'input_ids'], { axis: 0 }), g.one('Gather', [wpe, pos], { axis: 0 })]);
 
     for (let l = 0; l < c.nLayer; l++) {
       await yieldToLoop();
@@ -522,10 +528,7 @@ export async function buildInstrumentedGraph(
     // maximum taken out first (as softmax does) for float32 accuracy.
     const last = g.one('Sub', [T, 'c_i1']);
     const lnLast = g.one('Gather', [g.one('Reshape', [lnF, 'c_shape_2d']), g.one('Unsqueeze', [last, 'c_axes0'])], { axis: 0 });
-    // wte · lnLastᵀ, not Gemm(lnLast, wte, transB): onnxruntime prepacks a constant right-hand
-    // matrix into a copy of its own, and wte (also the embedding's Gather table, so never freed)
-    // is 154 MB on GPT-2 small. As the left-hand side it is read in place.
-    const lastLogits = g.one('Reshape', [g.one('MatMul', [unembed, g.one('Transpose', [lnLast])]), 'c_shape_row']); // [1, V]
+    const lastLogits = g.one('Gemm', [lnLast, unembed], { transB: 1 }); // [1, V]
     g.op('TopK', [lastLogits, 'c_top_k'], { axis: -1, largest: 1, sorted: 1 }, ['top_k_logits', EXTRA_OUTPUTS.topKIds]);
     const maxLogit = g.one('ReduceMax', [lastLogits], { axes: [-1], keepdims: 1 });
     const shifted = g.one('Exp', [g.one('Sub', [lastLogits, maxLogit])]);

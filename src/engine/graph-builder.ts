@@ -29,7 +29,7 @@ import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-wei
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 12;
+export const BUILDER_VERSION = 13;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -176,17 +176,36 @@ export function exactScale(dh: number): boolean {
  * [H, T, T] tensor per layer (onnxruntime folds the scalar into the matmul). `dot` is returned
  * only when the drawn square must be cut from it (other head sizes).
  */
-function scores(g: Graph, qh: string, khT: string, dh: number, dotName: string): { dot: string | null; scaled: string } {
+function scores(
+  g: Graph,
+  qh: string,
+  khT: string,
+  dh: number,
+  dotName: string,
+): { dot: string | null; scaled: string; qScaled: string } {
   const dot = g.one('MatMul', [qh, khT], {}, dotName); // [1, H, T_q, T_k]
-  if (!exactScale(dh)) return { dot, scaled: g.one('Div', [dot, 'c_sqrt_d_head']) };
-  return { dot: null, scaled: g.one('MatMul', [g.one('Mul', [qh, 'c_inv_sqrt_d_head']), khT]) };
+  if (!exactScale(dh)) {
+    return { dot, scaled: g.one('Div', [dot, 'c_sqrt_d_head']), qScaled: g.one('Div', [qh, 'c_sqrt_d_head']) };
+  }
+  const qScaled = g.one('Mul', [qh, 'c_inv_sqrt_d_head']);
+  return { dot: null, scaled: g.one('MatMul', [qScaled, khT]), qScaled };
+}
+
+/**
+ * Per query row of a softmax, its log-sum-exp, [1, H, T, 1], from the softmax itself: the largest
+ * weight is exp(max s − lse), so lse = max s − ln(max p). The masked scores' last use: they can
+ * be freed before anything else of the layer's attention is allocated.
+ */
+function softmaxLogSumExp(g: Graph, masked: string, pattern: string): string {
+  const rowMax = (t: string): string => g.one('ReduceMax', [t], { axes: [-1], keepdims: 1 });
+  return g.one('Sub', [rowMax(masked), g.one('Log', [rowMax(pattern)])]);
 }
 
 interface RowStatInputs {
-  /** Scores q·kᵀ/√d_head (unmasked), the masked scores, and their softmax: [1, H, T, T_k]. */
-  scaled: string;
-  masked: string;
+  /** The softmax, [1, H, T, T_k], its log-sum-exp and the expected score Σ_k p_k s_k, [1, H, T, 1]. */
   pattern: string;
+  lse: string;
+  expectedScore: string;
   /** Keys q − 2, q − 1, q of each new row, clamped to 0, [1, H, T, 3], and which exist, [T, 3]. */
   nearKeys: string;
   nearValid: string;
@@ -194,19 +213,15 @@ interface RowStatInputs {
 
 /**
  * Per query row [1, H, T, 4]: entropy, weight on the previous token, on the first token, and
- * within two tokens back — with as few passes over [H, T, T_k] as possible (each pass at
- * T = 1024 is 50 MB written or read per layer).
+ * within two tokens back — without any pass over [H, T, T_k] of its own (each such pass at
+ * T = 1024 is 50 MB written or read per layer, and one more such tensor alive at a time).
  *
  * Entropy without a logarithm per weight: p_k = exp(s_k − lse), so −Σ p_k ln p_k = lse − Σ p_k s_k
- * (Σ p_k = 1), where masked keys have p_k = 0 exactly and unmasked scores are finite. lse comes
- * from the softmax itself: its largest weight is exp(max s − lse), so lse = max s − ln(max p).
- * The previous-token and local weights are gathered (three weights per row), not masked sums.
+ * (Σ p_k = 1; masked keys have p_k = 0 exactly). The previous-token and local weights are
+ * gathered (three weights per row), not masked sums.
  */
 function rowStatistics(g: Graph, x: RowStatInputs, out: string): string {
-  const rowMax = (t: string): string => g.one('ReduceMax', [t], { axes: [-1], keepdims: 1 });
-  const lse = g.one('Sub', [rowMax(x.masked), g.one('Log', [rowMax(x.pattern)])]);
-  const expected = g.one('ReduceSum', [g.one('Mul', [x.pattern, x.scaled]), 'c_axes3'], { keepdims: 1 });
-  const entropy = g.one('Sub', [lse, expected]);
+  const entropy = g.one('Sub', [x.lse, x.expectedScore]);
   const nearWeights = g.one('Mul', [g.one('GatherElements', [x.pattern, x.nearKeys], { axis: 3 }), x.nearValid]);
   const prev = g.one('Slice', [nearWeights, 'c_near_prev_start', 'c_near_prev_end', 'c_axes3']); // key q − 1
   const first = g.one('Slice', [x.pattern, 'c_key0_start', 'c_key0_end', 'c_axes3']); // key 0
@@ -339,6 +354,8 @@ export async function buildInstrumentedGraph(
     g.constInt64('c_one_heads', [2], [1, H]);
     g.constInt64('c_three', [1], [3]);
     g.constInt64('c_i0_1d', [1], [0]);
+    g.constInt64('c_d_head', [1], [dh]);
+    g.constInt64('c_two_d_head', [1], [2 * dh]);
     g.constInt64('c_near_prev_start', [1], [1]);
     g.constInt64('c_near_prev_end', [1], [2]);
     if (exactScale(dh)) g.constFloat('c_inv_sqrt_d_head', [], [1 / Math.sqrt(dh)]);
@@ -420,10 +437,11 @@ export async function buildInstrumentedGraph(
       const qh = g.one('Transpose', [q], { perm: [0, 2, 1, 3] }); // [1, H, T, dh]
       const khT = g.one('Transpose', [kAll], { perm: [0, 2, 3, 1] }); // [1, H, dh, P+T]
       const vh = g.one('Transpose', [vAll], { perm: [0, 2, 1, 3] }); // [1, H, P+T, dh]
-      const { dot, scaled } = scores(g, qh, khT, dh, hk.dot); // dot: null when not needed for the drawn square
+      const { dot, scaled, qScaled } = scores(g, qh, khT, dh, hk.dot); // dot: null when not needed for the drawn square
       expose(hk.dot, [1, H, 'T', 'T_k']);
       const masked = g.one('Add', [scaled, maskBias]);
       const pattern = g.one('Softmax', [masked], { axis: -1 }, hk.pattern);
+      const lse = softmaxLogSumExp(g, masked, pattern);
       expose(hk.pattern, [1, H, 'T', 'T_k']);
 
       // hook_dot is unmasked, so the prefix's drawn query rows gain entries for the new keys.
@@ -437,10 +455,17 @@ export async function buildInstrumentedGraph(
       expose(inc.dotDrawn, [1, H, 'R', 'C']);
       drawn(pattern, inc.patternDrawn);
       expose(inc.patternDrawn, [1, H, 'R', 'C']);
-      rowStatistics(g, { scaled, masked, pattern, nearKeys, nearValid }, inc.rowStats);
+      // z = pattern · v and, in the same product, pattern · k: the expected score Σ_k p_k s_k is
+      // (q/√d_head) · Σ_k p_k k_k, so no [H, T, T_k] product of weights and scores is formed and
+      // the scores die at the mask (GPT-2 small, T = 1024: one 50 MB tensor less alive per layer).
+      const kh = g.one('Transpose', [kAll], { perm: [0, 2, 1, 3] }); // [1, H, P+T, dh]
+      const zk = g.one('MatMul', [pattern, g.one('Concat', [vh, kh], { axis: 3 })]); // [1, H, T, 2·dh]
+      const zh = g.one('Slice', [zk, 'c_key0_start', 'c_d_head', 'c_axes3']); // [1, H, T, dh]
+      const pk = g.one('Slice', [zk, 'c_d_head', 'c_two_d_head', 'c_axes3']);
+      const expectedScore = g.one('ReduceSum', [g.one('Mul', [qScaled, pk]), 'c_axes3'], { keepdims: 1 });
+      rowStatistics(g, { pattern, lse, expectedScore, nearKeys, nearValid }, inc.rowStats);
       expose(inc.rowStats, [1, H, 'T', 4]);
 
-      const zh = g.one('MatMul', [pattern, vh]); // [1, H, T, dh]
       const z = g.one('Transpose', [zh], { perm: [0, 2, 1, 3] }, hk.z); // [1, T, H, dh]
       expose(hk.z, [1, 'T', H, dh]);
       // W_O is [H·dh, D] in HF's [in, out] layout; as [H, dh, D] each head's slice is contiguous.

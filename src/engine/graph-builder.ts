@@ -29,7 +29,7 @@ import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-wei
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 13;
+export const BUILDER_VERSION = 14;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -354,8 +354,6 @@ export async function buildInstrumentedGraph(
     g.constInt64('c_one_heads', [2], [1, H]);
     g.constInt64('c_three', [1], [3]);
     g.constInt64('c_i0_1d', [1], [0]);
-    g.constInt64('c_d_head', [1], [dh]);
-    g.constInt64('c_two_d_head', [1], [2 * dh]);
     g.constInt64('c_near_prev_start', [1], [1]);
     g.constInt64('c_near_prev_end', [1], [2]);
     if (exactScale(dh)) g.constFloat('c_inv_sqrt_d_head', [], [1 / Math.sqrt(dh)]);
@@ -455,13 +453,12 @@ export async function buildInstrumentedGraph(
       expose(inc.dotDrawn, [1, H, 'R', 'C']);
       drawn(pattern, inc.patternDrawn);
       expose(inc.patternDrawn, [1, H, 'R', 'C']);
-      // z = pattern · v and, in the same product, pattern · k: the expected score Σ_k p_k s_k is
-      // (q/√d_head) · Σ_k p_k k_k, so no [H, T, T_k] product of weights and scores is formed and
-      // the scores die at the mask (GPT-2 small, T = 1024: one 50 MB tensor less alive per layer).
-      const kh = g.one('Transpose', [kAll], { perm: [0, 2, 1, 3] }); // [1, H, P+T, dh]
-      const zk = g.one('MatMul', [pattern, g.one('Concat', [vh, kh], { axis: 3 })]); // [1, H, T, 2·dh]
-      const zh = g.one('Slice', [zk, 'c_key0_start', 'c_d_head', 'c_axes3']); // [1, H, T, dh]
-      const pk = g.one('Slice', [zk, 'c_d_head', 'c_two_d_head', 'c_axes3']);
+      // The expected score Σ_k p_k s_k is (q/√d_head) · Σ_k p_k k_k: one more [T, T_k]·[T_k, d_head]
+      // product (kᵀ transposed back: onnxruntime reads it as a transposed operand, no copy)
+      // instead of an [H, T, T_k] product of weights and scores, so the scores die at the mask
+      // (GPT-2 small, T = 1024: one 50 MB tensor less alive per layer).
+      const zh = g.one('MatMul', [pattern, vh]); // [1, H, T, dh]
+      const pk = g.one('MatMul', [pattern, g.one('Transpose', [khT], { perm: [0, 1, 3, 2] })]); // [1, H, T, dh]
       const expectedScore = g.one('ReduceSum', [g.one('Mul', [qScaled, pk]), 'c_axes3'], { keepdims: 1 });
       rowStatistics(g, { pattern, lse, expectedScore, nearKeys, nearValid }, inc.rowStats);
       expose(inc.rowStats, [1, H, 'T', 4]);

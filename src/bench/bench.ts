@@ -80,6 +80,9 @@ export interface BenchOptions {
   webLengths: number[];
   cacheDir: string;
   log: (line: string) => void;
+  /** Only the analysis path (analyzeMs, appendOneCharMs, bytes, peak RSS): no tokenizer, build,
+   *  session-creation or onnxruntime-web sections (`atlas bench --only analyze`). */
+  analysisOnly?: boolean;
 }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -201,6 +204,16 @@ async function webForward(
   return out;
 }
 
+function benchBuild(modelDir: string, o: BenchOptions): Stat {
+  o.log(`building the graph ${o.buildRuns}× (child processes)…`);
+  const buildDir = mkdtempSync(join(tmpdir(), 'atlas-bench-build-'));
+  try {
+    return stat(Array.from({ length: o.buildRuns }, () => buildInChild(modelDir, join(buildDir, 'g.onnx'))));
+  } finally {
+    rmSync(buildDir, { recursive: true, force: true });
+  }
+}
+
 export async function runBench(modelDir: string, o: BenchOptions): Promise<Record<string, unknown>> {
   const ckpt = Gpt2Checkpoint.open(modelDir);
   const config = ckpt.config;
@@ -209,14 +222,9 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
     model: { dir: modelDir, layers: config.nLayer, heads: config.nHead, dModel: config.dModel, nCtx: config.nCtx },
   };
-  report.tokenizer = runTokenizerBench(o.runs, o.log);
-
-  o.log(`building the graph ${o.buildRuns}× (child processes)…`);
-  const buildDir = mkdtempSync(join(tmpdir(), 'atlas-bench-build-'));
-  try {
-    report.buildMs = stat(Array.from({ length: o.buildRuns }, () => buildInChild(modelDir, join(buildDir, 'g.onnx'))));
-  } finally {
-    rmSync(buildDir, { recursive: true, force: true });
+  if (!o.analysisOnly) {
+    report.tokenizer = runTokenizerBench(o.runs, o.log);
+    report.buildMs = benchBuild(modelDir, o);
   }
 
   // The graph cache is filled by a child process too, so building never counts toward peak RSS.
@@ -274,6 +282,7 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
   report.peakRssBytes = rssProbe(modelDir, o.cacheDir);
   report.benchProcessPeakRssBytes = process.resourceUsage().maxRSS * 1024;
   await engine.unload();
+  if (o.analysisOnly) return report;
 
   // After the RSS reading: sessions created and released in a loop are not what the app holds.
   o.log(`creating the session ${o.runs}×…`);

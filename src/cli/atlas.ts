@@ -48,7 +48,7 @@ const USAGE = `usage:
   atlas pull <repo-id> [--revision <rev>] [--dir <models-dir>]
   atlas serve [--port <n>] [--host <address>] [--model <model>] [--open] [--allow-nonfinite]
   atlas open <view.json|figure.png|figure.svg> [--port <n>] [--host <address>] [--model <model-dir>]
-  atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings] [--only tokenizer]
+  atlas bench [<model-dir>] [--runs <n>] [--build-runs <n>] [--settings] [--only tokenizer|analyze]
 
 <model> is a folder or one checkpoint file: Hugging Face GPT-2 (model.safetensors + config.json),
 nanoGPT (ckpt.pt, or its state dict as model.safetensors + config.json), or the book's GPTModel
@@ -451,21 +451,24 @@ async function bench(args: string[]): Promise<void> {
     throw new UsageError('--runs and --build-runs take a whole number ≥ 1');
   }
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  if (values.only !== undefined) {
-    if (values.only !== 'tokenizer') throw new UsageError('--only takes: tokenizer');
+  if (values.only !== undefined && values.only !== 'analyze') {
+    if (values.only !== 'tokenizer') throw new UsageError('--only takes: tokenizer, analyze');
     console.log(JSON.stringify({ tokenizer: runTokenizerBench(runs, log) }, null, 2));
     return;
   }
+  const analysisOnly = values.only === 'analyze';
   const cacheRoot = dirname(cliCacheDir());
   const modelDir = positionals[0] ? resolve(positionals[0]) : benchModelDir(cacheRoot, log);
   const options = {
     runs,
     buildRuns,
-    lengths: [16, 64, 256, 1024],
-    appendLengths: [64, 256, 1024],
+    // --only analyze: the issue-19 figures (T = 64 and 1024, typing at 1024, peak RSS).
+    lengths: analysisOnly ? [64, 1024] : [16, 64, 256, 1024],
+    appendLengths: analysisOnly ? [1024] : [64, 256, 1024],
     webLengths: [64, 256],
     cacheDir: cliCacheDir(),
     log,
+    analysisOnly,
   };
   const report = values['rss-probe']
     ? await runRssProbe(modelDir, options.cacheDir)

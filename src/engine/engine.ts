@@ -69,10 +69,10 @@ interface Loaded {
   full: ModelRuntime | null;
   fullModelPath: string;
   stats: LoadStats;
-  /** attn.c_proj.weight per layer, [H·d_head, d_model] = W_O as [H, d_head, d_model]. */
-  wO: Float32Array[];
-  /** attn.c_proj.bias per layer, [d_model]. */
-  bO: Float32Array[];
+  /** Read on first use (outputProjection): attn.c_proj.weight per layer, [H·d_head, d_model] =
+   *  W_O as [H, d_head, d_model], and attn.c_proj.bias per layer, [d_model]. 28 MB on GPT-2
+   *  small that no analysis reply needs, so not part of the first analysis's peak. */
+  outputProj: { wO: Float32Array[]; bO: Float32Array[] } | null;
   /** What was opened (a folder or a file), how, and the folder its files are in. */
   path: string;
   openOptions: OpenOptions;
@@ -131,8 +131,6 @@ export class Engine {
     const ckpt = Gpt2Checkpoint.open(path, openOptions);
     const dir = ckpt.dir;
     let built;
-    let wO: Float32Array[];
-    let bO: Float32Array[];
     let vocab: Vocabulary;
     try {
       vocab = resolveVocabulary(ckpt.embeddingRows, dir, ckpt.extras, loadOptions.vocabulary);
@@ -143,9 +141,6 @@ export class Engine {
         );
       if (!this.options.allowNonfinite) ckpt.checkFinite();
       built = await ensureBuilt(ckpt, this.options.cacheDir, onBuildProgress);
-      // Kept for per-head value projections (v·W_O), so toggled weights can recompute ΔE.
-      wO = Array.from({ length: ckpt.config.nLayer }, (_, l) => ckpt.read(`h.${l}.attn.c_proj.weight`));
-      bO = Array.from({ length: ckpt.config.nLayer }, (_, l) => ckpt.read(`h.${l}.attn.c_proj.bias`));
     } finally {
       ckpt.close();
     }
@@ -195,8 +190,7 @@ export class Engine {
       full: null,
       fullModelPath: built.modelPath,
       stats: { buildMs: built.buildMs, fromCache: built.fromCache, sessionMs, modelPath: built.modelPath },
-      wO,
-      bO,
+      outputProj: null,
       path,
       openOptions,
       dir,
@@ -276,6 +270,14 @@ export class Engine {
     const m = this.model();
     await m.cache.update(ids, (fresh, fetches, feeds, into) => m.runtime.run(fresh, fetches, feeds, into));
     return m.cache;
+  }
+
+  /** As cached, with every per-position hook filled (the views read them; analyze does not). */
+  private async cachedWithRows(ids: readonly number[]): Promise<AnalysisCache> {
+    const m = this.model();
+    const cache = await this.cached(ids);
+    await cache.fillRows((fresh, fetches, feeds, into) => m.runtime.run(fresh, fetches, feeds, into));
+    return cache;
   }
 
   async analyze(req: AnalyzeRequest): Promise<Analysis> {
@@ -373,6 +375,24 @@ export class Engine {
     return this.model().cache.lastRunPositions;
   }
 
+  /** W_O and b_O per layer, read on first use and kept for per-head value projections (v·W_O),
+   *  so toggled weights can recompute ΔE. */
+  private outputProjection(m: Loaded): NonNullable<Loaded['outputProj']> {
+    if (!m.outputProj) {
+      const ckpt = this.openCheckpoint(m);
+      try {
+        const L = m.config.nLayer;
+        m.outputProj = {
+          wO: Array.from({ length: L }, (_, l) => ckpt.read(`h.${l}.attn.c_proj.weight`)),
+          bO: Array.from({ length: L }, (_, l) => ckpt.read(`h.${l}.attn.c_proj.bias`)),
+        };
+      } finally {
+        ckpt.close();
+      }
+    }
+    return m.outputProj;
+  }
+
   private unembedding(m: Loaded): { U: Float32Array; gamma: Float32Array; beta: Float32Array } {
     if (!m.unembed) {
       const ckpt = this.openCheckpoint(m);
@@ -422,12 +442,13 @@ export class Engine {
     const { ids } = this.tokenize(req);
     const T = ids.length;
     if (req.token >= T) throw new AtlasError(`token ${req.token} is outside this text (${T} tokens)`);
-    const cache = await this.cached(ids);
+    const cache = await this.cachedWithRows(ids);
     const dh = D / H;
     // hook_result of every head at this token: z[token, h] @ W_O[h].
     const z = cache.rows('z', req.layer).subarray(req.token * D, (req.token + 1) * D);
     const headResults = new Float32Array(H * D);
-    for (let h = 0; h < H; h++) headResults.set(headTimesWO(z.subarray(h * dh, (h + 1) * dh), m.wO[req.layer], h, D), h * D);
+    for (let h = 0; h < H; h++)
+      headResults.set(headTimesWO(z.subarray(h * dh, (h + 1) * dh), this.outputProjection(m).wO[req.layer], h, D), h * D);
     const sigma = cache.finalScale()[req.token] ?? 1;
     const effects = this.logitEffects(headResults.subarray(req.head * D, (req.head + 1) * D), sigma);
     const piece = (id: number): string => this.tokenizer.display(id);
@@ -448,7 +469,7 @@ export class Engine {
       residPre: cache.rows('residPre', req.layer),
       residMid: cache.rows('residMid', req.layer),
       headResults,
-      attnBias: (m.bO[req.layer] ?? new Float32Array(D)).slice(),
+      attnBias: (this.outputProjection(m).bO[req.layer] ?? new Float32Array(D)).slice(),
       raises: pick(distinctExtremes(effects, LOGIT_TOP, true)),
       lowers: pick(distinctExtremes(effects, LOGIT_TOP, false)),
     };
@@ -557,7 +578,7 @@ export class Engine {
     const T = ids.length;
     if (req.query >= T || req.key >= T)
       throw new AtlasError(`query ${req.query} or key ${req.key} is outside this text (${T} tokens)`);
-    const cache = await this.cached(ids);
+    const cache = await this.cachedWithRows(ids);
     const w = this.interpretWeights(m);
     const block = w.blocks[req.layer] as BlockWeights;
     const residPre = cache.rows('residPre', req.layer);
@@ -573,7 +594,10 @@ export class Engine {
       const mlp = new Float32Array(T * D);
       for (const t of positions) {
         for (let h = 0; h < H; h++) {
-          res.set(headTimesWO(z.subarray((t * H + h) * dh, (t * H + h + 1) * dh), m.wO[l], h, D), (t * H + h) * D);
+          res.set(
+            headTimesWO(z.subarray((t * H + h) * dh, (t * H + h + 1) * dh), this.outputProjection(m).wO[l], h, D),
+            (t * H + h) * D,
+          );
         }
         for (let i = 0; i < D; i++) mlp[t * D + i] = (next[t * D + i] ?? 0) - (mid[t * D + i] ?? 0);
       }
@@ -589,7 +613,7 @@ export class Engine {
         embed: w.wte.subarray((ids[t] ?? 0) * D, ((ids[t] ?? 0) + 1) * D),
         pos: w.wpe.subarray(t * D, (t + 1) * D),
         result: results,
-        bO: m.bO,
+        bO: this.outputProjection(m).bO,
         mlpOut: mlpOuts,
         position: t,
       });
@@ -631,7 +655,7 @@ export class Engine {
     const { ids } = this.tokenize(req);
     const T = ids.length;
     if (req.token >= T) throw new AtlasError(`token ${req.token} is outside this text (${T} tokens)`);
-    const cache = await this.cached(ids);
+    const cache = await this.cachedWithRows(ids);
     const w = this.interpretWeights(m);
     const { U, gamma, beta } = this.unembedding(m);
     const mid = cache.rows('residMid', req.layer);
@@ -641,7 +665,12 @@ export class Engine {
     const result = new Float32Array(T * D);
     for (let t = 0; t < T; t++) {
       result.set(
-        headTimesWO(z.subarray((t * H + req.head) * dh, (t * H + req.head + 1) * dh), m.wO[req.layer], req.head, D),
+        headTimesWO(
+          z.subarray((t * H + req.head) * dh, (t * H + req.head + 1) * dh),
+          this.outputProjection(m).wO[req.layer],
+          req.head,
+          D,
+        ),
         t * D,
       );
     }
@@ -694,7 +723,7 @@ export class Engine {
     const dh = D / H;
     const { ids } = this.tokenize(req);
     const T = ids.length;
-    const cache = await this.cached(ids);
+    const cache = await this.cachedWithRows(ids);
     /** Head `head`'s block of a [T, H, d_head] hook, as [T, d_head]. */
     const headSlice = (which: RowHook): Float32Array => {
       const src = cache.rows(which, req.layer);
@@ -704,7 +733,7 @@ export class Engine {
     };
     const v = headSlice('v');
     const z = headSlice('z');
-    const wO = m.wO[req.layer];
+    const wO = this.outputProjection(m).wO[req.layer];
     const vO = new Float32Array(T * D);
     const result = new Float32Array(T * D);
     for (let t = 0; t < T; t++) {

@@ -5,7 +5,7 @@
  * The forward pass is nanoGPT's: pre-LayerNorm blocks, learned positions, causal softmax
  * attention, GELU (tanh approximation, or exact erf for nanoGPT's nn.GELU), final LayerNorm, unembedding tied to wte. It is written
  * head-explicitly so each TransformerLens tensor is a real node output, not a reconstruction:
- *   hook_dot = q·kᵀ (unscaled, unmasked) → ÷√d_head → where(causal, ·, −∞) → softmax = hook_pattern
+ *   hook_dot = q·kᵀ (unscaled, unmasked) → ÷√d_head → + (0 or −∞ by causality) → softmax = hook_pattern
  *   hook_z = pattern @ v;  hook_result[h] = z[h] @ W_O[h];  hook_attn_out = Σ_h hook_result + b_O
  *
  * Incremental runs: the graph also takes the keys and values of an unchanged prefix of P tokens
@@ -29,7 +29,7 @@ import { expectedShapes, type Gpt2Checkpoint, type Gpt2Config } from './gpt2-wei
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** Bump whenever the graph changes: cached builds are keyed by it. */
-export const BUILDER_VERSION = 8;
+export const BUILDER_VERSION = 14;
 export const OPSET = 17;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -168,6 +168,73 @@ function geluErf(g: Graph, x: string): string {
   return g.one('Mul', [g.one('Mul', [x, e]), 'c_half']);
 }
 
+/** Whether 1/√d_head is a power of two, so scaling by it is exact. */
+export function exactScale(dh: number): boolean {
+  return Number.isInteger(Math.log2(Math.sqrt(dh)));
+}
+
+/**
+ * hook_dot (q·kᵀ, named `dotName`) and the scaled scores q·kᵀ/√d_head the softmax reads.
+ * When √d_head is a power of two (GPT-2: 8) the scores are (q/√d_head)·kᵀ: scaling by a power
+ * of two is exact in floating point, so they equal hook_dot/√d_head bit for bit, and the drawn
+ * square of hook_dot is the scores' square times √d_head, exactly. hook_dot then stays a node
+ * only the full graph reaches, and the analysis graph neither writes nor divides a second
+ * [H, T, T] tensor per layer (onnxruntime folds the scalar into the matmul). `dot` is returned
+ * only when the drawn square must be cut from it (other head sizes).
+ */
+function scores(
+  g: Graph,
+  qh: string,
+  khT: string,
+  dh: number,
+  dotName: string,
+): { dot: string | null; scaled: string; qScaled: string } {
+  const dot = g.one('MatMul', [qh, khT], {}, dotName); // [1, H, T_q, T_k]
+  if (!exactScale(dh)) {
+    return { dot, scaled: g.one('Div', [dot, 'c_sqrt_d_head']), qScaled: g.one('Div', [qh, 'c_sqrt_d_head']) };
+  }
+  const qScaled = g.one('Mul', [qh, 'c_inv_sqrt_d_head']);
+  return { dot: null, scaled: g.one('MatMul', [qScaled, khT]), qScaled };
+}
+
+/**
+ * Per query row of a softmax, its log-sum-exp, [1, H, T, 1], from the softmax itself: the largest
+ * weight is exp(max s − lse), so lse = max s − ln(max p). The masked scores' last use: they can
+ * be freed before anything else of the layer's attention is allocated.
+ */
+function softmaxLogSumExp(g: Graph, masked: string, pattern: string): string {
+  const rowMax = (t: string): string => g.one('ReduceMax', [t], { axes: [-1], keepdims: 1 });
+  return g.one('Sub', [rowMax(masked), g.one('Log', [rowMax(pattern)])]);
+}
+
+interface RowStatInputs {
+  /** The softmax, [1, H, T, T_k], its log-sum-exp and the expected score Σ_k p_k s_k, [1, H, T, 1]. */
+  pattern: string;
+  lse: string;
+  expectedScore: string;
+  /** Keys q − 2, q − 1, q of each new row, clamped to 0, [1, H, T, 3], and which exist, [T, 3]. */
+  nearKeys: string;
+  nearValid: string;
+}
+
+/**
+ * Per query row [1, H, T, 4]: entropy, weight on the previous token, on the first token, and
+ * within two tokens back — without any pass over [H, T, T_k] of its own (each such pass at
+ * T = 1024 is 50 MB written or read per layer, and one more such tensor alive at a time).
+ *
+ * Entropy without a logarithm per weight: p_k = exp(s_k − lse), so −Σ p_k ln p_k = lse − Σ p_k s_k
+ * (Σ p_k = 1; masked keys have p_k = 0 exactly). The previous-token and local weights are
+ * gathered (three weights per row), not masked sums.
+ */
+function rowStatistics(g: Graph, x: RowStatInputs, out: string): string {
+  const entropy = g.one('Sub', [x.lse, x.expectedScore]);
+  const nearWeights = g.one('Mul', [g.one('GatherElements', [x.pattern, x.nearKeys], { axis: 3 }), x.nearValid]);
+  const prev = g.one('Slice', [nearWeights, 'c_near_prev_start', 'c_near_prev_end', 'c_axes3']); // key q − 1
+  const first = g.one('Slice', [x.pattern, 'c_key0_start', 'c_key0_end', 'c_axes3']); // key 0
+  const local = g.one('ReduceSum', [nearWeights, 'c_axes3'], { keepdims: 1 });
+  return g.one('Concat', [entropy, prev, first, local], { axis: 3 }, out);
+}
+
 function valueInfo(name: string, dims: (number | string)[], elemType: number = FLOAT): OnnxNs.IValueInfoProto {
   return {
     name,
@@ -252,7 +319,8 @@ export async function buildInstrumentedGraph(
   // Every weight is written once as float32 (q, k, v split from c_attn, lm_head only when untied).
   const paramBytes = [...expectedShapes(c).values()].reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1) * 4, 0);
   const gramBytes = c.nLayer * H * dh * dh * 4;
-  const totalBytes = paramBytes + gramBytes + (ckpt.lmHead ? c.vocabSize * D * 4 : 0);
+  // Plus lm_head when untied, or the embedding's own copy of wte when tied: one more [V, D] either way.
+  const totalBytes = paramBytes + gramBytes + c.vocabSize * D * 4;
   const data = new ExternalData(`${modelPath}.data`, onProgress, totalBytes);
   const g = new Graph(data);
   const outputs: OnnxNs.IValueInfoProto[] = [];
@@ -281,7 +349,6 @@ export async function buildInstrumentedGraph(
     g.constInt64('c_shape_2d', [2], [-1, D]);
     g.constInt64('c_shape_logits', [3], [1, -1, c.vocabSize]);
     g.constInt64('c_top_k', [1], [TOP_K]);
-    g.constInt64('c_i2', [], [2]);
     g.constInt64('c_drawn', [], [DRAWN_TOKENS]);
     g.constInt64('c_drawn_1d', [1], [DRAWN_TOKENS]);
     g.constInt64('c_zeros2', [2], [0, 0]);
@@ -290,10 +357,16 @@ export async function buildInstrumentedGraph(
     g.constInt64('c_axes_last', [1], [-1]);
     g.constInt64('c_shape_w_o', [2], [D, D]);
     g.constInt64('c_shape_z_flat', [3], [1, -1, D]);
-    g.constFloat('c_tiny', [], [1e-30]);
     g.constFloat('c_zero', [], [0]);
     g.constInt64('c_key0_start', [1], [0]);
     g.constInt64('c_key0_end', [1], [1]);
+    g.constInt64('c_near_back', [1, 3], [2, 1, 0]);
+    g.constInt64('c_one_heads', [2], [1, H]);
+    g.constInt64('c_three', [1], [3]);
+    g.constInt64('c_i0_1d', [1], [0]);
+    g.constInt64('c_near_prev_start', [1], [1]);
+    g.constInt64('c_near_prev_end', [1], [2]);
+    if (exactScale(dh)) g.constFloat('c_inv_sqrt_d_head', [], [1 / Math.sqrt(dh)]);
 
     // New positions P..P+T-1 (P = the past's length), all key positions 0..P+T-1, and the causal
     // mask (key position ≤ query position), shared by all layers.
@@ -304,17 +377,31 @@ export async function buildInstrumentedGraph(
     const qPos = g.one('Unsqueeze', [pos, 'c_axes1']); // [T, 1]
     const kPos = g.one('Unsqueeze', [g.one('Range', ['c_i0', total, 'c_i1']), 'c_axes0']); // [1, P+T]
     const causal = g.one('LessOrEqual', [kPos, qPos]); // [T_q, T_k]
-    // Where each row statistic looks: key = query − 1, and keys within two before the query.
-    const prevKey = g.one('Cast', [g.one('Equal', [g.one('Add', [kPos, 'c_i1']), qPos])], { to: FLOAT });
-    const localKeys = g.one('Cast', [g.one('GreaterOrEqual', [g.one('Add', [kPos, 'c_i2']), qPos])], { to: FLOAT });
+    // The mask as a bias, 0 or −∞, added to the scores: a broadcast Add runs about three times
+    // as fast as Where over [H, T, T_k] (11 → ~4 ms a layer at T = 1024 on GPT-2 small), and it
+    // changes nothing: s + 0 = s, s + (−∞) = −∞ (only −0 becomes +0, which softmax cannot see).
+    const maskBias = g.one('Where', [causal, 'c_zero', 'c_neg_inf']); // [T_q, T_k]
+    // The keys the previous-token and local statistics read, per new query row: q − 2, q − 1, q
+    // (clamped to key 0), and which of them exist. Gathering these three weights per row replaces
+    // two [H, T, T] mask products and their row sums.
+    const near = g.one('Sub', [qPos, 'c_near_back']); // [T, 3]
+    const nearValid = g.one('Cast', [g.one('GreaterOrEqual', [near, 'c_i0'])], { to: FLOAT });
+    const nearShape = g.one('Concat', ['c_one_heads', g.one('Unsqueeze', [T, 'c_axes0']), 'c_three'], { axis: 0 });
+    const nearKeys = g.one('Expand', [g.one('Max', [near, 'c_i0']), nearShape]); // [1, H, T, 3]
     // The drawn square: new rows that fall before DRAWN_TOKENS, keys before DRAWN_TOKENS.
     const drawnRows = g.one('Max', [g.one('Sub', ['c_drawn', P]), 'c_i0']);
     const drawnEnds = g.one('Concat', [g.one('Unsqueeze', [drawnRows, 'c_axes0']), 'c_drawn_1d'], { axis: 0 });
-    const drawn = (x: string, out: string): string => g.one('Slice', [x, 'c_zeros2', drawnEnds, 'c_axes23'], {}, out);
+    const drawn = (x: string, out?: string): string => g.one('Slice', [x, 'c_zeros2', drawnEnds, 'c_axes23'], {}, out);
 
-    const wte = g.weight('wte.weight', [c.vocabSize, D], ckpt.read('wte.weight'));
+    const wteData = ckpt.read('wte.weight');
+    const wte = g.weight('wte.weight', [c.vocabSize, D], wteData);
+    // When the unembedding is tied to wte, the embedding reads its rows from a copy of its own:
+    // onnxruntime prepacks the unembedding Gemm's wte into a layout of its own, and a table the
+    // Gather still used would stay mapped and be read whole beside that copy (+154 MB on GPT-2
+    // small). Of the Gather's copy, a file mapping, only the rows of the text's tokens are read.
+    const embedding = ckpt.lmHead ? wte : g.weight('wte.embedding', [c.vocabSize, D], wteData);
     const wpe = g.weight('wpe.weight', [c.nCtx, D], ckpt.read('wpe.weight'));
-    let resid = g.one('Add', [g.one('Gather', [wte, 'input_ids'], { axis: 0 }), g.one('Gather', [wpe, pos], { axis: 0 })]);
+    let resid = g.one('Add', [g.one('Gather', [embedding, 'input_ids'], { axis: 0 }), g.one('Gather', [wpe, pos], { axis: 0 })]);
 
     for (let l = 0; l < c.nLayer; l++) {
       await yieldToLoop();
@@ -343,6 +430,10 @@ export async function buildInstrumentedGraph(
       const k = headsOf(1, hk.k);
       const v = headsOf(2, hk.v);
       const inc = incrementalNames(l);
+      // The new query rows inside the drawn square: later runs' past queries, when a long run
+      // leaves the whole of hook_q for later (incremental.ts, LAZY_ROW_HOOKS).
+      g.one('Slice', [q, 'c_i0_1d', g.one('Unsqueeze', [drawnRows, 'c_axes0']), 'c_axes1'], {}, inc.queryDrawn);
+      expose(inc.queryDrawn, [1, 'R', H, dh]);
       pastInputs.push(
         valueInfo(inc.pastKey, [1, 'P', H, dh]),
         valueInfo(inc.pastValue, [1, 'P', H, dh]),
@@ -354,11 +445,11 @@ export async function buildInstrumentedGraph(
       const qh = g.one('Transpose', [q], { perm: [0, 2, 1, 3] }); // [1, H, T, dh]
       const khT = g.one('Transpose', [kAll], { perm: [0, 2, 3, 1] }); // [1, H, dh, P+T]
       const vh = g.one('Transpose', [vAll], { perm: [0, 2, 1, 3] }); // [1, H, P+T, dh]
-      const dot = g.one('MatMul', [qh, khT], {}, hk.dot); // [1, H, T_q, T_k]
+      const { dot, scaled, qScaled } = scores(g, qh, khT, dh, hk.dot); // dot: null when not needed for the drawn square
       expose(hk.dot, [1, H, 'T', 'T_k']);
-      const scaled = g.one('Div', [dot, 'c_sqrt_d_head']);
-      const masked = g.one('Where', [causal, scaled, 'c_neg_inf']);
+      const masked = g.one('Add', [scaled, maskBias]);
       const pattern = g.one('Softmax', [masked], { axis: -1 }, hk.pattern);
+      const lse = softmaxLogSumExp(g, masked, pattern);
       expose(hk.pattern, [1, H, 'T', 'T_k']);
 
       // hook_dot is unmasked, so the prefix's drawn query rows gain entries for the new keys.
@@ -366,21 +457,22 @@ export async function buildInstrumentedGraph(
       const newKhT = g.one('Transpose', [k], { perm: [0, 2, 3, 1] }); // [1, H, dh, T]
       g.one('MatMul', [pastQh, newKhT], {}, inc.dotPastQueries);
       expose(inc.dotPastQueries, [1, H, 'P_q', 'T']);
-      drawn(dot, inc.dotDrawn);
+      // Exact either way (see scores): the drawn square of hook_dot, without keeping hook_dot.
+      if (dot) drawn(dot, inc.dotDrawn);
+      else g.one('Mul', [drawn(scaled), 'c_sqrt_d_head'], {}, inc.dotDrawn);
       expose(inc.dotDrawn, [1, H, 'R', 'C']);
       drawn(pattern, inc.patternDrawn);
       expose(inc.patternDrawn, [1, H, 'R', 'C']);
-      // Per query row: entropy (masked weights are exactly 0, so max(p, tiny) only guards log 0),
-      // weight on the previous token, on the first token, and within two tokens back.
-      const rowSum = (x: string): string => g.one('ReduceSum', [x, 'c_axes3'], { keepdims: 1 });
-      const entropy = g.one('Neg', [rowSum(g.one('Mul', [pattern, g.one('Log', [g.one('Max', [pattern, 'c_tiny'])])]))]);
-      const prev = rowSum(g.one('Mul', [pattern, prevKey]));
-      const first = g.one('Slice', [pattern, 'c_key0_start', 'c_key0_end', 'c_axes3']); // key 0
-      const local = rowSum(g.one('Mul', [pattern, localKeys]));
-      g.one('Concat', [entropy, prev, first, local], { axis: 3 }, inc.rowStats);
+      // The expected score Σ_k p_k s_k is (q/√d_head) · Σ_k p_k k_k: one more [T, T_k]·[T_k, d_head]
+      // product (kᵀ transposed back: onnxruntime reads it as a transposed operand, no copy)
+      // instead of an [H, T, T_k] product of weights and scores, so the scores die at the mask
+      // (GPT-2 small, T = 1024: one 50 MB tensor less alive per layer).
+      const zh = g.one('MatMul', [pattern, vh]); // [1, H, T, dh]
+      const pk = g.one('MatMul', [pattern, g.one('Transpose', [khT], { perm: [0, 1, 3, 2] })]); // [1, H, T, dh]
+      const expectedScore = g.one('ReduceSum', [g.one('Mul', [qScaled, pk]), 'c_axes3'], { keepdims: 1 });
+      rowStatistics(g, { pattern, lse, expectedScore, nearKeys, nearValid }, inc.rowStats);
       expose(inc.rowStats, [1, H, 'T', 4]);
 
-      const zh = g.one('MatMul', [pattern, vh]); // [1, H, T, dh]
       const z = g.one('Transpose', [zh], { perm: [0, 2, 1, 3] }, hk.z); // [1, T, H, dh]
       expose(hk.z, [1, 'T', H, dh]);
       // W_O is [H·dh, D] in HF's [in, out] layout; as [H, dh, D] each head's slice is contiguous.

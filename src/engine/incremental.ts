@@ -52,6 +52,26 @@ export interface LastTopK {
  *  contributions read them; k and v are the next run's past). */
 export const ROW_HOOKS = ['q', 'k', 'v', 'z', 'residPre', 'residMid'] as const;
 export type RowHook = (typeof ROW_HOOKS)[number];
+/**
+ * The per-position hooks no analysis reply reads, only the views (head detail, contributions,
+ * ablation). onnxruntime-node hands every fetched output back as a fresh copy even when it
+ * wrote into the caller's buffer, so on GPT-2 small at T = 1024 these three cost 113 MB in the
+ * cache plus 113 MB of copies at the end of the run. A long run (more than `lazyRowsFrom` new
+ * positions, a paste or a first analysis) leaves them out and the first view that needs them
+ * runs that step again (fillRows): same session, same inputs, so the same values bit for bit.
+ * k and v stay eager (the next run's past inputs), and so do q's rows inside the drawn square
+ * (the graph's q_drawn output; later runs' past queries).
+ */
+export const LAZY_ROW_HOOKS: readonly RowHook[] = ['q', 'z', 'residPre', 'residMid'];
+/** Runs of more new positions than this defer the lazy hooks (typing stays eager). */
+export const DEFAULT_LAZY_ROWS_FROM = 256;
+
+/** One earlier run whose lazy hooks were not fetched: its ids from `start`, rows still owed up to `end`. */
+interface PendingRows {
+  start: number;
+  ids: number[];
+  end: number;
+}
 const LN_SCALE = 'ln_final.hook_scale';
 
 /** Index of each row statistic in row_stats' last axis. */
@@ -65,15 +85,27 @@ export function commonPrefix(a: readonly number[], b: readonly number[]): number
   return i;
 }
 
+/** The per-position hooks a step fetches: all, or without the lazy ones. */
+function rowHooksFetched(lazy: boolean): readonly RowHook[] {
+  return lazy ? ROW_HOOKS.filter((which) => !LAZY_ROW_HOOKS.includes(which)) : ROW_HOOKS;
+}
+
 /** The outputs an analysis step fetches when the unchanged prefix is P tokens long. */
-export function analysisFetches(nLayer: number, P: number): string[] {
+export function analysisFetches(nLayer: number, P: number, lazyRows = false): string[] {
   const fetches: string[] = [EXTRA_OUTPUTS.topKIds, EXTRA_OUTPUTS.topKProbs, LN_SCALE, hookNames(nLayer - 1).residPost];
   for (let l = 0; l < nLayer; l++) {
     const inc = incrementalNames(l);
     const hk = hookNames(l);
-    fetches.push(...ROW_HOOKS.map((which) => hk[which]), hk.resultNorm, hk.attnOutNorm, hk.mlpOutNorm, inc.rowStats);
+    fetches.push(
+      ...rowHooksFetched(lazyRows).map((which) => hk[which]),
+      hk.resultNorm,
+      hk.attnOutNorm,
+      hk.mlpOutNorm,
+      inc.rowStats,
+    );
     // Past the drawn square nothing drawn changes: its rows and columns are all before P.
     if (P < DRAWN_TOKENS) fetches.push(inc.dotDrawn, inc.patternDrawn, inc.dotPastQueries);
+    if (P < DRAWN_TOKENS && lazyRows) fetches.push(inc.queryDrawn);
   }
   return fetches;
 }
@@ -98,8 +130,14 @@ export class AnalysisCache {
   lastRunPositions = 0;
   private squareVersion = nextSquareVersion++;
   private squareSide = 0;
+  /** Runs whose lazy hooks are still owed, oldest first (fillRows). */
+  private pending: PendingRows[] = [];
 
-  constructor(private readonly shape: CacheShape) {
+  constructor(
+    private readonly shape: CacheShape,
+    /** Runs of more new positions than this leave LAZY_ROW_HOOKS for fillRows. */
+    private readonly lazyRowsFrom = DEFAULT_LAZY_ROWS_FROM,
+  ) {
     const { nLayer: L, nHead: H, dModel: D, nCtx: N } = shape;
     const layers = (size: number): Float32Array[] => Array.from({ length: L }, () => new Float32Array(size));
     this.rowHooks = {
@@ -149,28 +187,22 @@ export class AnalysisCache {
       return;
     }
     const Tn = fresh.length;
-    const dh = D / H;
-    const Pq = P < DRAWN_TOKENS ? P : 0; // drawn prefix rows that gain new key columns
-    const feeds: Record<string, HostTensor> = {};
-    for (let l = 0; l < L; l++) {
-      const inc = incrementalNames(l);
-      feeds[inc.pastKey] = { dims: [1, P, H, dh], data: this.layerRows('k', l).subarray(0, P * D) };
-      feeds[inc.pastValue] = { dims: [1, P, H, dh], data: this.layerRows('v', l).subarray(0, P * D) };
-      feeds[inc.pastQueryDrawn] = { dims: [1, Pq, H, dh], data: this.layerRows('q', l).subarray(0, Pq * D) };
-    }
-    const fetches = analysisFetches(L, P);
+    const lazy = Tn > this.lazyRowsFrom;
+    const fetches = analysisFetches(L, P, lazy);
     // The per-position hooks are written by onnxruntime straight into the cache's rows P….
     const into: Record<string, HostTensor> = {};
+    const R = Math.max(0, Math.min(Tn, DRAWN_TOKENS - P)); // new rows inside the drawn square
     for (let l = 0; l < L; l++) {
-      const hk = hookNames(l);
-      for (const which of ROW_HOOKS) {
-        const dims = which === 'residPre' || which === 'residMid' ? [1, Tn, D] : [1, Tn, H, dh];
-        into[hk[which]] = { dims, data: this.layerRows(which, l).subarray(P * D, (P + Tn) * D) };
-      }
+      for (const which of rowHooksFetched(lazy)) into[hookNames(l)[which]] = this.rowTarget(which, l, P, Tn);
+      if (lazy && R > 0) into[incrementalNames(l).queryDrawn] = this.rowTarget('q', l, P, R);
     }
+    const feeds = this.pastFeeds(P);
+    // Rows from P on are rewritten: what earlier runs still owe ends at P.
+    const pending = this.pending.filter((seg) => seg.start < P).map((seg) => ({ ...seg, end: Math.min(seg.end, P) }));
     // From here on the old state is being overwritten: forget it first, so a failed run leaves
     // an empty cache rather than a half-updated one.
     this.ids = [];
+    this.pending = [];
     const out = await run(fresh, fetches, feeds, into);
     const f = (name: string): Float32Array => {
       const t = out[name];
@@ -178,7 +210,7 @@ export class AnalysisCache {
       return t.data;
     };
     const C = Math.min(P + Tn, DRAWN_TOKENS); // drawn key columns now
-    const R = Math.max(0, Math.min(Tn, DRAWN_TOKENS - P)); // new rows inside the drawn square
+    const Pq = P < DRAWN_TOKENS ? P : 0; // drawn prefix rows that gained new key columns
     for (let l = 0; l < L; l++) {
       const inc = incrementalNames(l);
       const hk = hookNames(l);
@@ -217,7 +249,67 @@ export class AnalysisCache {
     this.finalResid.set(f(hookNames(L - 1).residPost), P * D);
     this.lnScale.set(f(LN_SCALE), P);
     this.ids = ids.slice();
+    this.pending = lazy ? [...pending, { start: P, ids: fresh, end: P + Tn }] : pending;
     this.noteSquare(P < DRAWN_TOKENS);
+  }
+
+  /** Past inputs for a step after the first P cached positions. */
+  private pastFeeds(P: number): Record<string, HostTensor> {
+    const { nLayer: L, nHead: H, dModel: D } = this.shape;
+    const dh = D / H;
+    const Pq = P < DRAWN_TOKENS ? P : 0; // drawn prefix rows that gain new key columns
+    const feeds: Record<string, HostTensor> = {};
+    for (let l = 0; l < L; l++) {
+      const inc = incrementalNames(l);
+      feeds[inc.pastKey] = { dims: [1, P, H, dh], data: this.layerRows('k', l).subarray(0, P * D) };
+      feeds[inc.pastValue] = { dims: [1, P, H, dh], data: this.layerRows('v', l).subarray(0, P * D) };
+      feeds[inc.pastQueryDrawn] = { dims: [1, Pq, H, dh], data: this.layerRows('q', l).subarray(0, Pq * D) };
+    }
+    return feeds;
+  }
+
+  /** Rows [P, P + Tn) of one layer's hook, shaped as the graph writes it. */
+  private rowTarget(which: RowHook, layer: number, P: number, Tn: number, data?: Float32Array): HostTensor {
+    const { nHead: H, dModel: D } = this.shape;
+    const dims = which === 'residPre' || which === 'residMid' ? [1, Tn, D] : [1, Tn, H, D / H];
+    return { dims, data: data ?? this.layerRows(which, layer).subarray(P * D, (P + Tn) * D) };
+  }
+
+  /** Whether some lazy hook rows are still owed (rows() of those hooks needs fillRows first). */
+  get rowsPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /**
+   * Fetches the lazy hooks of every run that left them out, by running that step again: its
+   * ids after the same past (rows before its start are unchanged since: an edit before them
+   * would have dropped it). Rows a later run rewrote are not touched.
+   */
+  async fillRows(run: StepRunner): Promise<void> {
+    const { nLayer: L, dModel: D } = this.shape;
+    while (this.pending.length > 0) {
+      const seg = this.pending[0];
+      if (!seg) break;
+      const Tn = seg.ids.length;
+      const whole = seg.end === seg.start + Tn;
+      const into: Record<string, HostTensor> = {};
+      for (let l = 0; l < L; l++) {
+        for (const which of LAZY_ROW_HOOKS) {
+          into[hookNames(l)[which]] = this.rowTarget(which, l, seg.start, Tn, whole ? undefined : new Float32Array(Tn * D));
+        }
+      }
+      await run(seg.ids, Object.keys(into), this.pastFeeds(seg.start), into);
+      if (this.pending[0] !== seg) continue; // an update ran meanwhile and re-planned what is owed
+      if (!whole) {
+        for (let l = 0; l < L; l++) {
+          for (const which of LAZY_ROW_HOOKS) {
+            const scratch = into[hookNames(l)[which]]?.data as Float32Array;
+            this.layerRows(which, l).set(scratch.subarray(0, (seg.end - seg.start) * D), seg.start * D);
+          }
+        }
+      }
+      this.pending.shift();
+    }
   }
 
   /** A new version when the square was written or its side changed. */
@@ -295,6 +387,7 @@ export class AnalysisCache {
   /** A per-position hook of one layer for the cached ids: [T, d_model] (TransformerLens's
    *  [T, H, d_head] for q, k, v, z), copied. */
   rows(which: RowHook, layer: number): Float32Array {
+    if (this.pending.length > 0 && LAZY_ROW_HOOKS.includes(which)) throw new Error(`${which} rows are owed: fillRows first`);
     return this.layerRows(which, layer).slice(0, this.ids.length * this.shape.dModel);
   }
 

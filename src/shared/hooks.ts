@@ -54,6 +54,7 @@ export function incrementalNames(layer: number): {
   pastKey: string; // input [1, P, H, d_head]: hook_k of the prefix
   pastValue: string; // input [1, P, H, d_head]: hook_v of the prefix
   pastQueryDrawn: string; // input [1, P_q, H, d_head]: hook_q of the prefix's drawn rows (P_q ≤ DRAWN_TOKENS)
+  queryDrawn: string; // output [1, R, H, d_head]: hook_q of the new rows inside the drawn square
   dotPastQueries: string; // output [1, H, P_q, T_new]: those queries · the new keys (unscaled)
   dotDrawn: string; // output [1, H, R, C]: hook_dot cut to the drawn square (rows P…, keys 0…)
   patternDrawn: string; // output [1, H, R, C]: hook_pattern cut the same way
@@ -63,6 +64,7 @@ export function incrementalNames(layer: number): {
     pastKey: `past.${layer}.key`,
     pastValue: `past.${layer}.value`,
     pastQueryDrawn: `past.${layer}.query_drawn`,
+    queryDrawn: `blocks.${layer}.attn.q_drawn`,
     dotPastQueries: `blocks.${layer}.attn.dot_past_queries`,
     dotDrawn: `blocks.${layer}.attn.dot_drawn`,
     patternDrawn: `blocks.${layer}.attn.pattern_drawn`,
@@ -80,7 +82,7 @@ export function analysisOutputNames(nLayers: number): string[] {
     const h = hookNames(l);
     const inc = incrementalNames(l);
     names.push(h.residPre, h.residMid, h.q, h.k, h.v, h.z, h.resultNorm, h.attnOutNorm, h.mlpOutNorm);
-    names.push(inc.rowStats, inc.dotDrawn, inc.patternDrawn, inc.dotPastQueries);
+    names.push(inc.rowStats, inc.dotDrawn, inc.patternDrawn, inc.dotPastQueries, inc.queryDrawn);
   }
   // The last block's output: predictions at any position are computed from it on demand.
   names.push(hookNames(nLayers - 1).residPost, 'ln_final.hook_scale', EXTRA_OUTPUTS.topKIds, EXTRA_OUTPUTS.topKProbs);

@@ -111,8 +111,8 @@ describe('atlas command line', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(out)).toBe(true);
     expect(existsSync(`${out}.data`)).toBe(true);
-    // 3 layers × (12 hooks + 3 norms + 4 incremental outputs) + hook_scale, logits, top-k ids and probs
-    expect(r.stderr).toMatch(/built 61 outputs/);
+    // 3 layers × (12 hooks + 3 norms + 5 incremental outputs: drawn queries, past queries·keys, drawn dot, drawn pattern, row statistics) + hook_scale, logits, top-k ids and probs
+    expect(r.stderr).toMatch(/built 64 outputs/);
   });
 
   it('pull downloads from HF_ENDPOINT with progress on stderr and prints the model folder', async () => {

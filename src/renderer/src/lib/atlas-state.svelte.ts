@@ -16,7 +16,7 @@ import type {
   ModelInfo,
   Predictions,
 } from '../../../shared/api';
-import { STAGES, attentionWeights, headOffset, type Stage } from '../../../shared/attention-math';
+import { STAGES, attentionWeights, attentionWeightsInto, headOffset, type Stage } from '../../../shared/attention-math';
 import { hideFirstToken } from '../../../shared/sink-view';
 import { VIEW_STATE_FORMAT, pngWithViewState, readViewState, svgWithViewState, type ViewState } from '../../../shared/view-state';
 import { summariesFromStats, type HeadSummary } from '../../../shared/head-scores';
@@ -31,6 +31,8 @@ import { visibleToken } from '../token-text';
 export const DEFAULT_TEXT = 'The cat sat on the mat because it was tired, and the cat slept.';
 /** An analysis in flight longer than this stops holding back newer keystrokes. */
 const STUCK_MS = 2000;
+/** Typing paused this long: prefetch the shown layer's other heads' squares. */
+const PREFETCH_IDLE_MS = 250;
 /** Show the progress hint only for analyses slower than this. */
 const SLOW_MS = 300;
 /** The grid draws at most this many tokens; the notice says how many were kept. */
@@ -216,22 +218,57 @@ export class AtlasState {
     return wanted.filter((h) => !held?.has(h));
   }
 
+  /**
+   * Heads worth holding before they are asked for: the rest of the shown head's layer, so that
+   * stepping through its heads (←/→, the picker) draws without a round trip. Fetched once the
+   * typing stops, one reply per analysis (a layer of GPT-2 small at 128 tokens is 1.5 MB).
+   */
+  private prefetchSquares(): number[] {
+    const a = this.analysis;
+    if (!a || a.tokens.length === 0 || this.wantedSquares() === null) return [];
+    const H = a.model.nHeads;
+    const sq = this.squares;
+    const held = sq && sq.version === a.squareVersion ? sq.dot : null;
+    return Array.from({ length: H }, (_, h) => this.layer * H + h).filter((h) => !held?.has(h));
+  }
+
   private squaresInFlight: string | null = null;
 
   /**
    * Fetches the squares the view needs and the last reply did not bring (a head switched to,
-   * the atlas opened). Waits while a keystroke's analysis is out: it asks for the held text,
-   * so the engine answers from its cache without running the model.
+   * the atlas opened); when none is missing, prefetches the shown layer's other heads once the
+   * typing has paused (prefetchSquares), so they never ride along with a keystroke.
    */
   async ensureSquares(): Promise<void> {
+    const needed = this.missingSquares();
+    if (this.prefetchTimer) clearTimeout(this.prefetchTimer);
+    this.prefetchTimer = null;
+    if (needed.length > 0) {
+      await this.fetchSquares(needed);
+      return;
+    }
     const a = this.analysis;
-    const missing = this.missingSquares();
-    if (!this.atlas || !a || missing.length === 0 || this.inFlightSince !== null || a.text !== this.text) return;
-    const key = `${a.squareVersion}:${missing.join(',')}`;
+    this.prefetchTimer = setTimeout(() => {
+      this.prefetchTimer = null;
+      if (this.analysis === a) void this.fetchSquares(this.prefetchSquares());
+    }, PREFETCH_IDLE_MS);
+  }
+
+  private prefetchTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Asks for `heads` of the analysis shown, unless a keystroke's analysis is out (ensureSquares
+   * runs again when it lands): it asks for the held text, so the engine answers from its cache
+   * without running the model.
+   */
+  private async fetchSquares(heads: number[]): Promise<void> {
+    const a = this.analysis;
+    if (!this.atlas || !a || heads.length === 0 || this.inFlightSince !== null || a.text !== this.text) return;
+    const key = `${a.squareVersion}:${heads.join(',')}`;
     if (this.squaresInFlight === key) return;
     this.squaresInFlight = key;
     try {
-      const r = await this.atlas.analyze({ text: a.text, prependEndOfText: this.prependEot, squares: missing });
+      const r = await this.atlas.analyze({ text: a.text, prependEndOfText: this.prependEot, squares: heads });
       // Kept only while it still belongs to what is shown (a keystroke may have landed meanwhile).
       if (this.analysis?.squareVersion === r.squareVersion) this.squares = mergeSquares(this.squares, r);
     } catch (e) {
@@ -246,16 +283,23 @@ export class AtlasState {
     return this.weightsOf(this.layer, this.head);
   }
 
-  /** Any head's weights under the current toggles, over the drawn tokens. */
-  weightsOf(layer: number, head: number): Float32Array {
+  /**
+   * Any head's weights under the current toggles, over the drawn tokens. With `into` (a [T, T]
+   * buffer and a [T] scratch) a recomputed softmax is written there instead of a new array:
+   * the atlas paints 144 heads through one buffer. The result may be `into.out` or the held
+   * hook_pattern: read it before the next call.
+   */
+  weightsOf(layer: number, head: number, into?: { out: Float32Array; scratch: Float64Array }): Float32Array {
+    const T = this.T;
+    const opts = { scale: this.scale, mask: this.mask };
+    const dHead = this.model?.dHead ?? 1;
     // Both toggles on: the model's own hook_pattern, no need to redo the softmax.
     const w =
       this.scale && this.mask
         ? this.headPattern(layer, head)
-        : attentionWeights(this.headDot(layer, head), this.T, this.model?.dHead ?? 1, {
-            scale: this.scale,
-            mask: this.mask,
-          });
+        : into
+          ? attentionWeightsInto(this.headDot(layer, head), T, dHead, opts, into.out, into.scratch)
+          : attentionWeights(this.headDot(layer, head), T, dHead, opts);
     return this.sinkAware ? hideFirstToken(w, this.T) : w;
   }
 

@@ -33,6 +33,8 @@ export const DEFAULT_TEXT = 'The cat sat on the mat because it was tired, and th
 const STUCK_MS = 2000;
 /** Typing paused this long: prefetch the shown layer's other heads' squares. */
 const PREFETCH_IDLE_MS = 250;
+/** An analysis landed this recently: the head detail waits (typing may go on). */
+const DETAIL_IDLE_MS = 150;
 /** Show the progress hint only for analyses slower than this. */
 const SLOW_MS = 300;
 /** The grid draws at most this many tokens; the notice says how many were kept. */
@@ -489,6 +491,28 @@ export class AtlasState {
     } catch (e) {
       if (id === this.latestPredictions) this.error = t('error.generic', { message: (e as Error).message });
     }
+  }
+
+  private detailTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * loadDetail, held back while typing: within DETAIL_IDLE_MS of an analysis landing it waits
+   * (and a newer analysis restarts the wait), so a burst of keystrokes does not queue a head
+   * detail per keystroke in front of the next analysis (at 64 tokens of GPT-2 small one is
+   * ≈ 0.6 MB and a q·W_O product per token). A head switched to later loads at once.
+   */
+  scheduleDetail(): void {
+    if (this.detailTimer) clearTimeout(this.detailTimer);
+    const wait = DETAIL_IDLE_MS - (performance.now() - this.analysisArrivedAt);
+    if (wait <= 0) {
+      this.detailTimer = null;
+      void this.loadDetail();
+      return;
+    }
+    this.detailTimer = setTimeout(() => {
+      this.detailTimer = null;
+      void this.loadDetail();
+    }, wait);
   }
 
   /** Fetches q, k, v, z, ΔE of the current head for the current analysis. */

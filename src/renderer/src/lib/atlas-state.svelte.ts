@@ -31,8 +31,8 @@ import { visibleToken } from '../token-text';
 export const DEFAULT_TEXT = 'The cat sat on the mat because it was tired, and the cat slept.';
 /** An analysis in flight longer than this stops holding back newer keystrokes. */
 const STUCK_MS = 2000;
-/** Typing paused this long: prefetch the shown layer's other heads' squares. */
-const PREFETCH_IDLE_MS = 250;
+/** Typing paused this long (longer than most gaps between keystrokes): prefetch the shown layer's other heads' squares. */
+const PREFETCH_IDLE_MS = 500;
 /** An analysis landed this recently: the head detail waits (typing may go on). */
 const DETAIL_IDLE_MS = 150;
 /** Show the progress hint only for analyses slower than this. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../../src/shared/api';
@@ -299,6 +300,13 @@ describe('attention view in Debian Chromium', () => {
     await expect.poll(() => page.getByTestId('qk-grid').locator('.empty').count(), { timeout: 15_000 }).toBe(0);
     const want = dot1[(2 * ids.length + 120) * ids.length + 7] ?? 0;
     expect(Math.abs((await tooltipValueAt(page, 120, 7)) - want)).toBeLessThanOrEqual(printedTolerance(want));
+    // The SVG export carries the batched cells as vector paths with their fills resolved.
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.getByTestId('grid-save-svg').click()]);
+    const text = readFileSync((await svg.path()) ?? '', 'utf8');
+    const paths = text.match(/<path [^>]*d="M[^"]{200,}"[^>]*>/g) ?? [];
+    expect(paths.length).toBeGreaterThan(1);
+    for (const p of paths) expect(p).toMatch(/fill-opacity:\s*[0-9.]+/);
+    expect(text).not.toMatch(/var\(--/);
     await context.close();
   });
 });

@@ -58,6 +58,7 @@ function synthetic(version: number): Analysis {
     })),
     truncatedFrom: null,
     drawn: T,
+    squareHeads: Array.from({ length: L * H }, (_, i) => i),
     squareVersion: version,
     squareUnchanged: false,
     dot,

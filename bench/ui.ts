@@ -81,7 +81,8 @@ interface MeasureWindow {
  * The in-page half, as source text: tsx would wrap named functions in a helper the page does
  * not have, so the page gets plain JavaScript.
  */
-const measureSource = (): string => `var signature = ${SIGNATURE};
+const measureSource = (): string => `var hashOf = ${HASH};
+var signature = ${SIGNATURE};
 var lastLabelIs = ${LAST_LABEL};
 window.__atlasMeasure = function (doneSrc, arg) {
   return new Promise(function (resolve, reject) {
@@ -89,7 +90,7 @@ window.__atlasMeasure = function (doneSrc, arg) {
     var isDone =
       doneSrc === 'label' ? lastLabelIs
       : doneSrc === 'tokens' ? function (grid, n) { return document.querySelectorAll('[data-testid="tokens"] button').length === n; }
-      : function (grid, before) { return signature(grid) !== before; };
+      : function (grid, before) { var now = signature(grid); return now !== '' && now !== before; };
     var t0 = null;
     var onEvent = function (e) {
       if (t0 !== null) return;
@@ -124,11 +125,20 @@ const LAST_LABEL = `(grid, want) => {
   const rows = grid.querySelectorAll('.label.row');
   return rows.length === want.n && rows[rows.length - 1]?.textContent === want.label;
 }`;
-/** What the grid draws, cheaply: its stage and its first 400 cells' values and radii. */
-const SIGNATURE = `(grid) => grid ? grid.getAttribute('data-stage') + '|' + Array.from(grid.querySelectorAll('[data-value]')).slice(0, 400).map((e) => (e.getAttribute('data-value') || '') + (e.getAttribute('r') || '')).join(',') : ''`;
+/**
+ * What the grid draws, cheaply: its stage, its first 400 cells' values and radii (a grid of at
+ * most 32 tokens a side, one element per cell), or its batched cell paths (larger grids draw
+ * every cell of one fill in one path; QkGrid.svelte). Empty cells (a head whose square is still
+ * on its way) do not count as drawn: the signature is '' until none is left.
+ */
+const SIGNATURE = `(grid) => !grid || grid.querySelector('.empty') ? '' : grid.getAttribute('data-stage') + '|' + Array.from(grid.querySelectorAll('[data-value]')).slice(0, 400).map((e) => (e.getAttribute('data-value') || '') + (e.getAttribute('r') || '')).join(',') + '|' + Array.from(grid.querySelectorAll('.batched path')).map((p) => (p.getAttribute('class') || '') + (p.getAttribute('fill-opacity') || '') + ':' + hashOf(p.getAttribute('d') || '')).join(',')`;
+/** A short hash of a long path (hundreds of kB at 128 tokens), so the signature stays cheap to compare. */
+const HASH = `(d) => { let h = 0; for (let i = 0; i < d.length; i++) h = (h * 31 + d.charCodeAt(i)) | 0; return d.length + '#' + h; }`;
 
 async function gridSignature(page: Page): Promise<string> {
-  return (await page.evaluate(`(${SIGNATURE})(document.querySelector('[data-testid="qk-grid"]'))`)) as string;
+  return (await page.evaluate(
+    `((hashOf) => (${SIGNATURE})(document.querySelector('[data-testid="qk-grid"]')))(${HASH})`,
+  )) as string;
 }
 
 async function benchModel(name: string, engine: Engine, url: string): Promise<Record<string, unknown>> {

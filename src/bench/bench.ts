@@ -132,7 +132,8 @@ async function analyzeAsRenderer(
   const req = held ? { text, prependEndOfText: false, haveSquare: held.squareVersion } : { text, prependEndOfText: false };
   const wire = serialize(await handler(req));
   let analysis = deserialize(wire) as Analysis;
-  if (analysis.squareUnchanged && held) analysis = { ...analysis, dot: held.dot, pattern: held.pattern, squareUnchanged: false };
+  if (analysis.squareUnchanged && held)
+    analysis = { ...analysis, squareHeads: held.squareHeads, dot: held.dot, pattern: held.pattern, squareUnchanged: false };
   return { ms: performance.now() - t0, bytes: wire.length, analysis };
 }
 

@@ -287,7 +287,9 @@ export class Engine {
     // Only the positions after the unchanged prefix run through the model (incremental.ts).
     const cache = await this.cached(ids);
     const squareUnchanged = req.haveSquare !== undefined && req.haveSquare === cache.currentSquareVersion;
-    const c = cache.snapshot(!squareUnchanged);
+    // Only the squares asked for cross the wire (api.ts AnalyzeRequest.squares).
+    const heads = squareUnchanged ? [] : req.squares ? this.squareHeads(req.squares) : null;
+    const c = cache.snapshot(heads);
     return {
       model: m.info,
       text: req.text,
@@ -295,6 +297,7 @@ export class Engine {
       outside: m.vocab.outside(req.text),
       truncatedFrom,
       drawn: c.drawn,
+      squareHeads: c.squareHeads,
       squareVersion: c.squareVersion,
       squareUnchanged,
       dot: c.dot,
@@ -307,7 +310,12 @@ export class Engine {
     };
   }
 
-  /** Top-k next-token predictions after `position` of the text. */
+  /** The requested heads that exist, each once, in the order asked. */
+  private squareHeads(asked: readonly number[]): number[] {
+    const n = this.model().info.nLayers * this.model().info.nHeads;
+    return [...new Set(asked)].filter((h) => h < n);
+  }
+
   /**
    * Predictions answered from the analysis the engine holds right now, synchronously (no
    * forward pass, nothing awaited, so nothing can change the cache meanwhile); null when the

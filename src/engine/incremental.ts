@@ -33,8 +33,10 @@ export interface CachedAnalysis {
   drawn: number;
   /** Changes whenever the square's contents change (unique within the process). */
   squareVersion: number;
-  dot: Float32Array; // [L, H, drawn, drawn]
-  pattern: Float32Array; // [L, H, drawn, drawn]
+  /** Flat indices layer·H + head of the heads in dot and pattern, in order. */
+  squareHeads: number[];
+  dot: Float32Array; // [squareHeads.length, drawn, drawn]
+  pattern: Float32Array; // [squareHeads.length, drawn, drawn]
   headStats: HeadStats;
   resultNorm: Float32Array; // [L, T, H]
   attnOutNorm: Float32Array; // [L, T]
@@ -325,21 +327,22 @@ export class AnalysisCache {
   }
 
   /** The cached analysis for the current ids, compacted (fresh arrays: safe to send and keep).
-   *  Without `withSquare`, dot and pattern are empty (the caller holds this version already). */
-  snapshot(withSquare = true): CachedAnalysis {
+   *  `heads`: the flat indices (layer·H + head, in range, no repeats) whose squares to copy;
+   *  null for every head, [] for none (the caller holds this version already). */
+  snapshot(heads: readonly number[] | null = null): CachedAnalysis {
     const { nLayer: L, nHead: H, nCtx: N } = this.shape;
     const T = this.ids.length;
     const drawn = Math.min(T, DRAWN_TOKENS);
-    const side = withSquare ? drawn : 0;
-    const dot = new Float32Array(L * H * side * side);
-    const pattern = new Float32Array(L * H * side * side);
-    for (let i = 0; i < L * H && withSquare; i++) {
+    const squareHeads = heads ? [...heads] : Array.from({ length: L * H }, (_, i) => i);
+    const dot = new Float32Array(squareHeads.length * drawn * drawn);
+    const pattern = new Float32Array(squareHeads.length * drawn * drawn);
+    squareHeads.forEach((i, j) => {
       for (let r = 0; r < drawn; r++) {
         const from = (i * DRAWN_TOKENS + r) * DRAWN_TOKENS;
-        dot.set(this.dot.subarray(from, from + drawn), (i * drawn + r) * drawn);
-        pattern.set(this.pattern.subarray(from, from + drawn), (i * drawn + r) * drawn);
+        dot.set(this.dot.subarray(from, from + drawn), (j * drawn + r) * drawn);
+        pattern.set(this.pattern.subarray(from, from + drawn), (j * drawn + r) * drawn);
       }
-    }
+    });
     const headStats = zeroHeadStats(L * H);
     // Means over query rows, as head-scores.ts defines them: entropy and local over every row,
     // previous- and first-token over rows ≥ 1 (row 0 has no choice).
@@ -369,6 +372,7 @@ export class AnalysisCache {
     return {
       drawn,
       squareVersion: this.squareVersion,
+      squareHeads,
       dot,
       pattern,
       headStats,

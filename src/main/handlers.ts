@@ -50,8 +50,20 @@ export function parseAnalyzeRequest(arg: unknown): AnalyzeRequest {
   ) {
     throw new ValidationError('haveSquare must be a non-negative integer');
   }
+  const squares = r.squares;
+  if (
+    squares !== undefined &&
+    !(
+      Array.isArray(squares) &&
+      squares.length <= LIMITS.maxSquareHeads &&
+      squares.every((h) => typeof h === 'number' && Number.isSafeInteger(h) && h >= 0)
+    )
+  ) {
+    throw new ValidationError(`squares must be a list of at most ${LIMITS.maxSquareHeads} non-negative integers`);
+  }
   const req: AnalyzeRequest = { text: r.text, prependEndOfText: r.prependEndOfText === true };
   if (r.haveSquare !== undefined) req.haveSquare = r.haveSquare;
+  if (squares !== undefined) req.squares = (squares as number[]).slice();
   return req;
 }
 

@@ -108,6 +108,13 @@ export interface AnalyzeRequest {
    * with squareUnchanged set, and the caller keeps its own: a keystroke then ships kilobytes.
    */
   haveSquare?: number;
+  /**
+   * The heads whose squares the caller wants, as flat indices layer·nHeads + head (at most
+   * LIMITS.maxSquareHeads, each < nLayers·nHeads; repeats ignored). Absent: every head. The
+   * attention view asks for the head it shows and fetches others when a view needs them: all
+   * heads' squares of GPT-2 small at 128 tokens are 19 MB a keystroke, one head's 128 KB.
+   */
+  squares?: number[];
 }
 
 /** Attention tensors are row-major, laid out as their TransformerLens hooks without batch. */
@@ -119,9 +126,14 @@ export interface Analysis {
   truncatedFrom: number | null;
   /** Side of the dot / pattern squares: min(T, DRAWN_TOKENS) — the grids draw no more. */
   drawn: number;
-  /** blocks.{l}.attn.hook_dot for all l, first `drawn` queries × keys: [L, H, drawn, drawn], raw q·k (unscaled, unmasked). */
+  /**
+   * The heads in dot and pattern, in order, as flat indices layer·nHeads + head: every head
+   * (0 … L·H − 1, so dot is [L, H, drawn, drawn]) unless the request named `squares`.
+   */
+  squareHeads: number[];
+  /** blocks.{l}.attn.hook_dot of squareHeads[i] at [i, drawn, drawn], first `drawn` queries × keys, raw q·k (unscaled, unmasked). */
   dot: Float32Array;
-  /** blocks.{l}.attn.hook_pattern for all l, the same square: [L, H, drawn, drawn]. */
+  /** blocks.{l}.attn.hook_pattern of the same heads, the same square: [squareHeads.length, drawn, drawn]. */
   pattern: Float32Array;
   /** Identifies the square's contents: equal versions, equal dot and pattern. */
   squareVersion: number;
@@ -456,6 +468,8 @@ export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
 export const LIMITS = {
   /** Characters of text accepted per request; more is refused, not truncated silently. */
   maxTextChars: 20_000,
+  /** Heads named in one analyze request's `squares` (GPT-2 XL has 48 × 25 = 1,200). */
+  maxSquareHeads: 4096,
   /** Largest file the renderer may hand over for saving. */
   maxSaveBytes: 256 * 1024 * 1024,
 } as const;

@@ -38,9 +38,23 @@ export function scaledScores(dot: Float32Array, dHead: number, scale: boolean): 
  * (Multiplying by 1/√d_head rather than dividing: a 1-ulp difference, far inside 1e-5.)
  */
 export function attentionWeights(dot: Float32Array, T: number, dHead: number, opts: StageOptions): Float32Array {
+  return attentionWeightsInto(dot, T, dHead, opts, new Float32Array(T * T), new Float64Array(T));
+}
+
+/**
+ * attentionWeights into `out` ([T, T], every cell written) with `e` ([≥ T]) as scratch: the
+ * atlas redoes the softmax of every head on a toggle (144 heads of GPT-2 small) and reuses one
+ * buffer for all of them instead of allocating (and collecting) one per head.
+ */
+export function attentionWeightsInto(
+  dot: Float32Array,
+  T: number,
+  dHead: number,
+  opts: StageOptions,
+  out: Float32Array,
+  e: Float64Array,
+): Float32Array {
   const inv = opts.scale ? 1 / Math.sqrt(dHead) : 1;
-  const out = new Float32Array(T * T);
-  const e = new Float64Array(T); // reused across rows: this runs for every head on every keystroke
   for (let q = 0; q < T; q++) {
     const row = q * T;
     const last = opts.mask ? q : T - 1; // keys after the query are masked by position
@@ -53,6 +67,7 @@ export function attentionWeights(dot: Float32Array, T: number, dHead: number, op
       sum += v;
     }
     for (let k = 0; k <= last; k++) out[row + k] = (e[k] ?? 0) / sum;
+    out.fill(0, row + last + 1, row + T); // masked keys: exactly 0
   }
   return out;
 }

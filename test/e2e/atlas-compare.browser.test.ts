@@ -90,6 +90,34 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
     });
   }
 
+  it('a keystroke carries the shown head’s square only; the atlas fetches every other head when it opens', async () => {
+    const engine = suite.vm.engine;
+    const analyze = engine.analyze.bind(engine);
+    const asked: { text: string; squares: number[] | null }[] = [];
+    engine.analyze = (req) => {
+      asked.push({ text: req.text, squares: req.squares ?? null });
+      return analyze(req);
+    };
+    try {
+      const { page, context } = await openApp(suite.browser, suite.url, engine);
+      await ready(page);
+      const forSentence = (): { text: string; squares: number[] | null }[] => asked.filter((r) => r.text === SENTENCE);
+      // Typed: one head's square with the reply (null would mean every head).
+      expect(forSentence()[0]?.squares).toHaveLength(1);
+      await page.getByTestId('view-atlas').click();
+      await page.getByTestId('atlas-canvas').waitFor();
+      const covered = (): number => {
+        const heads = new Set<number>();
+        for (const r of forSentence()) for (const h of r.squares ?? Array.from({ length: L() * H() }, (_, i) => i)) heads.add(h);
+        return heads.size;
+      };
+      await expect.poll(covered, { timeout: 15_000 }).toBe(L() * H());
+      await context.close();
+    } finally {
+      engine.analyze = analyze;
+    }
+  });
+
   it('compares pinned heads with one scale, synchronised hover, a difference view and presets', async () => {
     const { page, context, console: consoleMessages } = await openApp(suite.browser, suite.url, suite.vm.engine);
     await ready(page);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../../src/shared/api';
@@ -33,6 +34,39 @@ describe('attention view in Debian Chromium', () => {
     if (!box) throw new Error(`cell ${q},${k} not drawn`);
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     return (await page.getByTestId('grid-tooltip').textContent()) ?? '';
+  }
+
+  /**
+   * Hovers cell (q, k) of the main grid by its position (a batched grid has no element per
+   * cell), scrolling it to the middle of the grid's box first, and reads the tooltip's value.
+   */
+  /** Half the last printed decimal of QkGrid's tooltip (3 decimals, 2 from 10, 1 from 100), plus rounding slack. */
+  const printedTolerance = (v: number): number => (Math.abs(v) >= 100 ? 0.051 : Math.abs(v) >= 10 ? 0.0051 : 0.00051);
+
+  async function tooltipValueAt(page: Page, q: number, k: number): Promise<number> {
+    const at = await page.evaluate(
+      ([q, k]) => {
+        const svg = document.querySelector('[data-testid="qk-grid"]') as SVGSVGElement;
+        const frame = svg.querySelector('.frame') as SVGRectElement;
+        const n = Number(svg.getAttribute('data-tokens'));
+        const c = Number(frame.getAttribute('width')) / n;
+        const b3 = svg.getAttribute('data-orientation') === '3b1b';
+        const x = Number(frame.getAttribute('x')) + ((b3 ? q : k) + 0.5) * c;
+        const y = Number(frame.getAttribute('y')) + ((b3 ? k : q) + 0.5) * c;
+        const scroller = svg.parentElement as HTMLElement;
+        scroller.scrollLeft = x - scroller.clientWidth / 2;
+        scroller.scrollTop = y - scroller.clientHeight / 2;
+        const r = svg.getBoundingClientRect();
+        return { x: r.left + x, y: r.top + y };
+      },
+      [q, k] as const,
+    );
+    // The scroll event (which moves the sticky labels) lands on the next frame: wait for it.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.mouse.move(at.x - 3, at.y - 3);
+    await page.mouse.move(at.x, at.y);
+    const text = (await page.getByTestId('grid-tooltip-value').textContent()) ?? '';
+    return Number(text.split('=').pop());
   }
 
   const T = (): number => a.tokens.length;
@@ -236,9 +270,10 @@ describe('attention view in Debian Chromium', () => {
     await page.getByTestId('text-input').fill(long);
     const n = suite.vm.engine.tokenize({ text: long, prependEndOfText: false }).ids.length;
     await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(n);
-    const cells = await page.getByTestId('qk-grid').locator('circle, .masked, rect.weight').count();
+    // Past 32 tokens a side the cells are batched paths (QkGrid.svelte), not an element each.
     const drawn = Math.min(n, 128);
-    expect(cells).toBe(drawn * drawn);
+    expect(await page.getByTestId('qk-grid').locator('.batched').getAttribute('data-cells')).toBe(String(drawn * drawn));
+    expect(await page.getByTestId('qk-grid').locator('circle, .masked, rect.weight').count()).toBe(0);
     if (n > 128) expect(await page.getByTestId('grid-limit').textContent()).toContain(`first 128 of ${n}`);
     await page.screenshot({ path: `${SHOTS}/view-long-1280x800-light.png` });
     // Typing past the drawn square: the engine sends no new square and the page keeps its own;
@@ -255,11 +290,23 @@ describe('attention view in Debian Chromium', () => {
       [127, 3],
       [127, 127],
     ] as const) {
-      const drawnValue = Number(
-        await page.getByTestId('qk-grid').locator(`[data-q="${q}"][data-k="${k}"]`).first().getAttribute('data-value'),
-      );
-      expect(Math.abs(drawnValue - (dot0[q * ids.length + k] ?? 0))).toBeLessThan(1e-4);
+      // The tooltip prints q·k to 3 decimals (2 past 10): what the person sees at that cell.
+      const want = dot0[q * ids.length + k] ?? 0;
+      expect(Math.abs((await tooltipValueAt(page, q, k)) - want)).toBeLessThanOrEqual(printedTolerance(want));
     }
+    // Another head, chosen after the edit: its square is fetched on demand, then drawn.
+    await chooseHead(page, 1, 2);
+    const dot1 = (await suite.vm.engine.run(ids, [hookNames(1).dot]))[hookNames(1).dot]?.data as Float32Array;
+    await expect.poll(() => page.getByTestId('qk-grid').locator('.empty').count(), { timeout: 15_000 }).toBe(0);
+    const want = dot1[(2 * ids.length + 120) * ids.length + 7] ?? 0;
+    expect(Math.abs((await tooltipValueAt(page, 120, 7)) - want)).toBeLessThanOrEqual(printedTolerance(want));
+    // The SVG export carries the batched cells as vector paths with their fills resolved.
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.getByTestId('grid-save-svg').click()]);
+    const text = readFileSync((await svg.path()) ?? '', 'utf8');
+    const paths = text.match(/<path [^>]*d="M[^"]{200,}"[^>]*>/g) ?? [];
+    expect(paths.length).toBeGreaterThan(1);
+    for (const p of paths) expect(p).toMatch(/fill-opacity:\s*[0-9.]+/);
+    expect(text).not.toMatch(/var\(--/);
     await context.close();
   });
 });

@@ -113,6 +113,35 @@ describe('engine.analyze and headDetail', () => {
     }
   });
 
+  it('sends the squares of the heads asked for, in order, each equal to the full reply’s', async () => {
+    const text = 'Only the heads the view draws cross the wire.';
+    const { nLayer: L, nHead: H } = SMALL_SPEC;
+    const all = await m.engine.analyze({ text, prependEndOfText: false });
+    const n = all.drawn;
+    expect(all.squareHeads).toEqual(Array.from({ length: L * H }, (_, i) => i));
+    // Repeats once, out-of-range heads dropped, the order asked kept.
+    const some = await m.engine.analyze({ text, prependEndOfText: false, squares: [7, 2, 7, L * H] });
+    expect(some.squareHeads).toEqual([7, 2]);
+    expect(some.squareVersion).toBe(all.squareVersion);
+    expect(some.dot.length).toBe(2 * n * n);
+    some.squareHeads.forEach((h, i) => {
+      expect(Array.from(some.dot.subarray(i * n * n, (i + 1) * n * n))).toEqual(
+        Array.from(all.dot.subarray(h * n * n, (h + 1) * n * n)),
+      );
+      expect(Array.from(some.pattern.subarray(i * n * n, (i + 1) * n * n))).toEqual(
+        Array.from(all.pattern.subarray(h * n * n, (h + 1) * n * n)),
+      );
+    });
+    // Everything but the squares is the same reply.
+    expect(Array.from(some.resultNorm)).toEqual(Array.from(all.resultNorm));
+    expect(some.headStats).toEqual(all.headStats);
+    // A caller holding this version gets no square, whatever it asks for.
+    const held = await m.engine.analyze({ text, prependEndOfText: false, squares: [1], haveSquare: all.squareVersion });
+    expect(held.squareUnchanged).toBe(true);
+    expect(held.squareHeads).toEqual([]);
+    expect(held.dot.length).toBe(0);
+  });
+
   it('analyses empty text as zero tokens without running the model', async () => {
     const a = await m.engine.analyze({ text: '', prependEndOfText: false });
     expect(a.tokens).toEqual([]);

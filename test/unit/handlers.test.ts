@@ -23,6 +23,11 @@ describe('IPC argument validation in main', () => {
     [{ text: 'x', haveSquare: -1 }, /haveSquare must be a non-negative integer/],
     [{ text: 'x', haveSquare: 1.5 }, /haveSquare must be a non-negative integer/],
     [{ text: 'x', haveSquare: '3' }, /haveSquare must be a non-negative integer/],
+    [{ text: 'x', squares: 3 }, /squares must be a list/],
+    [{ text: 'x', squares: [0, -1] }, /squares must be a list/],
+    [{ text: 'x', squares: [0.5] }, /squares must be a list/],
+    [{ text: 'x', squares: ['1'] }, /squares must be a list/],
+    [{ text: 'x', squares: Array(LIMITS.maxSquareHeads + 1).fill(0) }, /squares must be a list of at most 4096/],
   ])('rejects analyze argument %#', (arg, message) => {
     expect(() => parseAnalyzeRequest(arg)).toThrow(message);
   });
@@ -34,6 +39,13 @@ describe('IPC argument validation in main', () => {
     [{ text: 'x', layer: 0, head: 1e9 }, /head must be a non-negative integer/],
   ])('rejects head detail argument %#', (arg, message) => {
     expect(() => parseHeadDetailRequest(arg)).toThrow(message);
+  });
+
+  it('accepts the heads whose squares are wanted, as a copy', () => {
+    const squares = [3, 0, 3];
+    const req = parseAnalyzeRequest({ text: 'hi', squares });
+    expect(req).toEqual({ text: 'hi', prependEndOfText: false, squares: [3, 0, 3] });
+    expect(req.squares).not.toBe(squares);
   });
 
   it('accepts a square version and a predictions position, and rejects bad positions', () => {

@@ -64,6 +64,7 @@ async function fullReference(
   const topIds = out[EXTRA_OUTPUTS.topKIds]?.data as BigInt64Array;
   return {
     drawn,
+    squareHeads: Array.from({ length: L * H }, (_, i) => i),
     dot,
     pattern,
     resultNorm,

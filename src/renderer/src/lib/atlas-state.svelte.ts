@@ -5,6 +5,7 @@
  */
 import type {
   Analysis,
+  AnalyzeRequest,
   CharGroup,
   AtlasApi,
   Contribution,
@@ -15,19 +16,25 @@ import type {
   ModelInfo,
   Predictions,
 } from '../../../shared/api';
-import { STAGES, attentionWeights, headOffset, type Stage } from '../../../shared/attention-math';
+import { STAGES, attentionWeights, attentionWeightsInto, headOffset, type Stage } from '../../../shared/attention-math';
 import { hideFirstToken } from '../../../shared/sink-view';
 import { VIEW_STATE_FORMAT, pngWithViewState, readViewState, svgWithViewState, type ViewState } from '../../../shared/view-state';
 import { summariesFromStats, type HeadSummary } from '../../../shared/head-scores';
 import { chooseDefaultHead, toggleEffect, toggleEffects, type DefaultHead } from '../../../shared/default-head';
 import { DRAWN_TOKENS } from '../../../shared/hooks';
 import { characterGroups } from '../../../shared/char-groups';
+import { untrack } from 'svelte';
+import { mergeSquares, type HeldSquares } from './squares';
 import { t } from '../i18n';
 import { visibleToken } from '../token-text';
 
 export const DEFAULT_TEXT = 'The cat sat on the mat because it was tired, and the cat slept.';
 /** An analysis in flight longer than this stops holding back newer keystrokes. */
 const STUCK_MS = 2000;
+/** Typing paused this long (longer than most gaps between keystrokes): prefetch the shown layer's other heads' squares. */
+const PREFETCH_IDLE_MS = 500;
+/** An analysis landed this recently: the head detail waits (typing may go on). */
+const DETAIL_IDLE_MS = 150;
 /** Show the progress hint only for analyses slower than this. */
 const SLOW_MS = 300;
 /** The grid draws at most this many tokens; the notice says how many were kept. */
@@ -56,6 +63,8 @@ export class AtlasState {
   prependEot = $state(false);
   model = $state.raw<ModelInfo | null>(null);
   analysis = $state.raw<Analysis | null>(null);
+  /** The drawn squares held for the analysis's squareVersion (read them through headDot / weightsOf). */
+  squares = $state.raw<HeldSquares | null>(null);
   detail = $state.raw<HeadDetail | null>(null);
   error = $state<string | null>(null);
   slow = $state(false);
@@ -161,21 +170,114 @@ export class AtlasState {
     return Math.max(0, Math.min(q, n - 1));
   }
 
-  /** One head's raw q·k, [T, T] over the drawn tokens. */
-  headDot(): Float32Array {
-    return this.headSlice(this.analysis?.dot);
+  /**
+   * One head's raw q·k, [T, T] over the drawn tokens. A head whose square has not arrived yet
+   * reads as NaN, which the grids draw as empty cells, until ensureSquares brings it.
+   */
+  headDot(layer = this.layer, head = this.head): Float32Array {
+    return this.headSlice('dot', layer, head);
   }
 
-  private headSlice(all: Float32Array | undefined, layer = this.layer, head = this.head): Float32Array {
+  /** One head's hook_pattern (the model's own weights, both toggles on), [T, T]; NaN until held. */
+  headPattern(layer = this.layer, head = this.head): Float32Array {
+    return this.headSlice('pattern', layer, head);
+  }
+
+  private headSlice(kind: 'dot' | 'pattern', layer: number, head: number): Float32Array {
     const a = this.analysis;
-    if (!a || !all || a.tokens.length === 0) return new Float32Array(0);
-    const n = a.drawn; // the engine sends the square of the first `drawn` tokens
+    if (!a || a.tokens.length === 0) return new Float32Array(0);
     const T = this.T;
-    const base = headOffset(layer, head, a.model.nHeads, n);
-    if (T === n) return all.subarray(base, base + n * n);
+    const sq = this.squares;
+    const square = sq && sq.version === a.squareVersion ? sq[kind].get(layer * a.model.nHeads + head) : undefined;
+    if (!square) return new Float32Array(T * T).fill(Number.NaN);
+    const n = a.drawn; // the engine sends the square of the first `drawn` tokens
+    if (T === n) return square;
     const out = new Float32Array(T * T);
-    for (let q = 0; q < T; q++) out.set(all.subarray(base + q * n, base + q * n + T), q * T);
+    for (let q = 0; q < T; q++) out.set(square.subarray(q * n, q * n + T), q * T);
     return out;
+  }
+
+  /**
+   * The heads whose squares the current view draws, as flat indices (null: every head). The
+   * attention view draws one head; the atlas, its compare panels and the walkthrough's
+   * thumbnails draw them all; a model's first analysis needs all of them to pick the head the
+   * view opens on.
+   */
+  wantedSquares(): number[] | null {
+    const m = this.model;
+    if (!m || this.defaultHeadFor !== m.id) return null;
+    if (this.view === 'atlas' || this.view === 'walkthrough') return null;
+    return [this.layer * m.nHeads + this.head];
+  }
+
+  /** The wanted heads not held for the current analysis (all of them: L·H indices). */
+  private missingSquares(): number[] {
+    const a = this.analysis;
+    if (!a || a.tokens.length === 0) return [];
+    const wanted = this.wantedSquares() ?? Array.from({ length: a.model.nLayers * a.model.nHeads }, (_, i) => i);
+    const sq = this.squares;
+    const held = sq && sq.version === a.squareVersion ? sq.dot : null;
+    return wanted.filter((h) => !held?.has(h));
+  }
+
+  /**
+   * Heads worth holding before they are asked for: the rest of the shown head's layer, so that
+   * stepping through its heads (←/→, the picker) draws without a round trip. Fetched once the
+   * typing stops, one reply per analysis (a layer of GPT-2 small at 128 tokens is 1.5 MB).
+   */
+  private prefetchSquares(): number[] {
+    const a = this.analysis;
+    if (!a || a.tokens.length === 0 || this.wantedSquares() === null) return [];
+    const H = a.model.nHeads;
+    const sq = this.squares;
+    const held = sq && sq.version === a.squareVersion ? sq.dot : null;
+    return Array.from({ length: H }, (_, h) => this.layer * H + h).filter((h) => !held?.has(h));
+  }
+
+  private squaresInFlight: string | null = null;
+
+  /**
+   * Fetches the squares the view needs and the last reply did not bring (a head switched to,
+   * the atlas opened); when none is missing, prefetches the shown layer's other heads once the
+   * typing has paused (prefetchSquares), so they never ride along with a keystroke.
+   */
+  async ensureSquares(): Promise<void> {
+    const needed = this.missingSquares();
+    if (this.prefetchTimer) clearTimeout(this.prefetchTimer);
+    this.prefetchTimer = null;
+    if (needed.length > 0) {
+      await this.fetchSquares(needed);
+      return;
+    }
+    const a = this.analysis;
+    this.prefetchTimer = setTimeout(() => {
+      this.prefetchTimer = null;
+      if (this.analysis === a) void this.fetchSquares(this.prefetchSquares());
+    }, PREFETCH_IDLE_MS);
+  }
+
+  private prefetchTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Asks for `heads` of the analysis shown, unless a keystroke's analysis is out (ensureSquares
+   * runs again when it lands): it asks for the held text, so the engine answers from its cache
+   * without running the model.
+   */
+  private async fetchSquares(heads: number[]): Promise<void> {
+    const a = this.analysis;
+    if (!this.atlas || !a || heads.length === 0 || this.inFlightSince !== null || a.text !== this.text) return;
+    const key = `${a.squareVersion}:${heads.join(',')}`;
+    if (this.squaresInFlight === key) return;
+    this.squaresInFlight = key;
+    try {
+      const r = await this.atlas.analyze({ text: a.text, prependEndOfText: this.prependEot, squares: heads });
+      // Kept only while it still belongs to what is shown (a keystroke may have landed meanwhile).
+      if (this.analysis?.squareVersion === r.squareVersion) this.squares = mergeSquares(this.squares, r);
+    } catch (e) {
+      this.error = t('error.generic', { message: (e as Error).message });
+    } finally {
+      if (this.squaresInFlight === key) this.squaresInFlight = null;
+    }
   }
 
   /** Weights under the current toggles, [T, T]; equals hook_pattern with both on. */
@@ -183,16 +285,23 @@ export class AtlasState {
     return this.weightsOf(this.layer, this.head);
   }
 
-  /** Any head's weights under the current toggles, over the drawn tokens. */
-  weightsOf(layer: number, head: number): Float32Array {
+  /**
+   * Any head's weights under the current toggles, over the drawn tokens. With `into` (a [T, T]
+   * buffer and a [T] scratch) a recomputed softmax is written there instead of a new array:
+   * the atlas paints 144 heads through one buffer. The result may be `into.out` or the held
+   * hook_pattern: read it before the next call.
+   */
+  weightsOf(layer: number, head: number, into?: { out: Float32Array; scratch: Float64Array }): Float32Array {
+    const T = this.T;
+    const opts = { scale: this.scale, mask: this.mask };
+    const dHead = this.model?.dHead ?? 1;
     // Both toggles on: the model's own hook_pattern, no need to redo the softmax.
     const w =
       this.scale && this.mask
-        ? this.headSlice(this.analysis?.pattern, layer, head)
-        : attentionWeights(this.headSlice(this.analysis?.dot, layer, head), this.T, this.model?.dHead ?? 1, {
-            scale: this.scale,
-            mask: this.mask,
-          });
+        ? this.headPattern(layer, head)
+        : into
+          ? attentionWeightsInto(this.headDot(layer, head), T, dHead, opts, into.out, into.scratch)
+          : attentionWeights(this.headDot(layer, head), T, dHead, opts);
     return this.sinkAware ? hideFirstToken(w, this.T) : w;
   }
 
@@ -234,7 +343,12 @@ export class AtlasState {
    * previous result stays on screen until the new one lands.
    */
   scheduleAnalysis(): void {
-    this.request({ text: this.text, prepend: this.prependEot });
+    const next = { text: this.text, prepend: this.prependEot };
+    // Only the text and the prepend switch are this call's inputs. Everything request() reads
+    // on its way to the engine (the held analysis, its squares, the view) is untracked: an
+    // $effect that calls this must not re-run, and send the same text again, whenever a reply
+    // lands (it did: every keystroke cost a second, useless round trip).
+    untrack(() => this.request(next));
   }
 
   /**
@@ -279,6 +393,8 @@ export class AtlasState {
       next = this.pending;
     }
     this.inFlightSince = null;
+    // Squares a view asked for while keystrokes were out (ensureSquares waits for the queue).
+    void this.ensureSquares();
   }
 
   async analyze(text: string, prepend: boolean): Promise<void> {
@@ -288,21 +404,30 @@ export class AtlasState {
       if (id === this.latestAnalysis) this.slow = true;
     }, SLOW_MS);
     try {
-      const held = this.analysis;
-      let result = await this.atlas.analyze(
-        held ? { text, prependEndOfText: prepend, haveSquare: held.squareVersion } : { text, prependEndOfText: prepend },
-      );
+      const held = this.squares;
+      const wanted = this.wantedSquares();
+      const ask = (haveSquare: number | null, squares: number[] | null): AnalyzeRequest => ({
+        text,
+        prependEndOfText: prepend,
+        ...(haveSquare === null ? {} : { haveSquare }),
+        ...(squares === null ? {} : { squares }),
+      });
+      let result = await this.atlas.analyze(ask(held?.version ?? null, wanted));
       if (id !== this.latestAnalysis) return; // a newer request was sent: its answer wins
-      if (result.squareUnchanged) {
-        // The engine kept the drawn square we hold: reuse our dot and pattern.
-        const current = this.analysis;
-        if (current && current.squareVersion === result.squareVersion) {
-          result = { ...result, dot: current.dot, pattern: current.pattern, squareUnchanged: false };
-        } else {
-          result = await this.atlas.analyze({ text, prependEndOfText: prepend });
-          if (id !== this.latestAnalysis) return;
-        }
+      // squareUnchanged: the engine kept the square we hold (the reply carries none). Held for
+      // another version (a reply went missing): ask again with the squares.
+      if (result.squareUnchanged && this.squares?.version !== result.squareVersion) {
+        result = await this.atlas.analyze(ask(null, wanted));
+        if (id !== this.latestAnalysis) return;
       }
+      // A model's first analysis chooses the head the view opens on from every head's square.
+      const L = result.model.nLayers;
+      const H = result.model.nHeads;
+      if (this.defaultHeadFor !== result.model.id && result.drawn >= 2 && result.squareHeads.length < L * H) {
+        result = await this.atlas.analyze(ask(null, null));
+        if (id !== this.latestAnalysis) return;
+      }
+      this.squares = mergeSquares(result.squareVersion === this.squares?.version ? this.squares : null, result);
       if (this.model?.id !== result.model.id) this.induction = null;
       this.model = result.model;
       this.analysisArrivedAt = performance.now();
@@ -328,6 +453,7 @@ export class AtlasState {
    * else the one the rule in shared/default-head.ts picks on this text.
    */
   private openDefaultHead(a: Analysis): void {
+    // Called with a reply that carries every head's square, in [L, H, drawn, drawn] order.
     const { nLayers, nHeads, dHead, preferredHead } = a.model;
     const T = a.drawn;
     let chosen: DefaultHead;
@@ -365,6 +491,28 @@ export class AtlasState {
     } catch (e) {
       if (id === this.latestPredictions) this.error = t('error.generic', { message: (e as Error).message });
     }
+  }
+
+  private detailTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * loadDetail, held back while typing: within DETAIL_IDLE_MS of an analysis landing it waits
+   * (and a newer analysis restarts the wait), so a burst of keystrokes does not queue a head
+   * detail per keystroke in front of the next analysis (at 64 tokens of GPT-2 small one is
+   * ≈ 0.6 MB and a q·W_O product per token). A head switched to later loads at once.
+   */
+  scheduleDetail(): void {
+    if (this.detailTimer) clearTimeout(this.detailTimer);
+    const wait = DETAIL_IDLE_MS - (performance.now() - this.analysisArrivedAt);
+    if (wait <= 0) {
+      this.detailTimer = null;
+      void this.loadDetail();
+      return;
+    }
+    this.detailTimer = setTimeout(() => {
+      this.detailTimer = null;
+      void this.loadDetail();
+    }, wait);
   }
 
   /** Fetches q, k, v, z, ΔE of the current head for the current analysis. */

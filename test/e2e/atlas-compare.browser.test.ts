@@ -118,6 +118,30 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
     }
   });
 
+  it('a head switched to after the engine ran other text meanwhile is fetched and drawn, not left empty', async () => {
+    const engine = suite.vm.engine;
+    const { page, context } = await openApp(suite.browser, suite.url, engine);
+    await ready(page);
+    // Another request moves the engine's cache to other text (as a late predictions request or
+    // a second browser tab does): the version the page holds is no longer the engine's, and the
+    // engine runs the sentence again, under a new version, when the page asks for a square.
+    await engine.analyze({ text: 'Something else entirely, typed in another tab.', prependEndOfText: false });
+    await chooseHead(page, L() - 1, H() - 1);
+    const grid = page.getByTestId('qk-grid');
+    await expect.poll(() => grid.locator('.empty').count(), { timeout: 15_000 }).toBe(0);
+    // And what is drawn is that head's own square: one of its raw scores, at the q·k stage.
+    const mine = headOffset(L() - 1, H() - 1, H(), T());
+    const cell = grid.locator('[data-q="3"][data-k="2"]').first();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('1'); // q·k
+    await expect
+      .poll(async () => Math.abs(Number(await cell.getAttribute('data-value')) - (a.dot[mine + 3 * T() + 2] ?? 0)), {
+        timeout: 10_000,
+      })
+      .toBeLessThan(1e-4);
+    await context.close();
+  });
+
   it('compares pinned heads with one scale, synchronised hover, a difference view and presets', async () => {
     const { page, context, console: consoleMessages } = await openApp(suite.browser, suite.url, suite.vm.engine);
     await ready(page);

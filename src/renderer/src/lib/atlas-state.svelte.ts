@@ -269,10 +269,21 @@ export class AtlasState {
     const key = `${a.squareVersion}:${heads.join(',')}`;
     if (this.squaresInFlight === key) return;
     this.squaresInFlight = key;
+    const prepend = this.prependEot;
     try {
-      const r = await this.atlas.analyze({ text: a.text, prependEndOfText: this.prependEot, squares: heads });
+      const r = await this.atlas.analyze({ text: a.text, prependEndOfText: prepend, squares: heads });
       // Kept only while it still belongs to what is shown (a keystroke may have landed meanwhile).
       if (this.analysis?.squareVersion === r.squareVersion) this.squares = mergeSquares(this.squares, r);
+      else if (this.analysis === a && this.inFlightSince === null && this.text === a.text && this.prependEot === prepend) {
+        // Nothing newer was asked for, yet the version moved: another request (predictions of
+        // an earlier text, an export) took the engine's cache elsewhere and this text was run
+        // again. The reply is the same analysis under a new version, so it becomes the shown one;
+        // dropping it instead left the head's cells empty until the next keystroke, since every
+        // later fetch came back under that same new version. Squares held for the old version
+        // are fetched again as the view needs them (ensureSquares runs on the change).
+        this.squares = mergeSquares(null, r);
+        this.analysis = r;
+      }
     } catch (e) {
       this.error = t('error.generic', { message: (e as Error).message });
     } finally {

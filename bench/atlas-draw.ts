@@ -121,10 +121,14 @@ async function main(): Promise<void> {
     await page.getByTestId('view-atlas').click(); // focus off the text box for the shortcuts
     // Toggle: flipping the mask recomputes every head's softmax in the renderer, then repaints.
     const toggle: number[] = [];
+    const toggleTiles: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       await page.keyboard.press('m');
       await page.waitForTimeout(40);
-      if (i % 2 === 0) toggle.push(await drawTotal()); // mask off: the softmax path
+      if (i % 2 === 0) {
+        toggle.push(await drawTotal()); // mask off: the softmax path
+        toggleTiles.push(await read('data-tiles-ms'));
+      }
     }
     // Hover: a token hovered elsewhere is marked in every thumbnail (tiles reused).
     const hover: number[] = [];
@@ -148,6 +152,7 @@ async function main(): Promise<void> {
           newAnalysisRedrawMs: stats(typing),
           newAnalysisTilesMs: stats(tilesOnly),
           toggleRedrawMs: stats(toggle),
+          toggleTilesMs: stats(toggleTiles),
           hoverRedrawMs: stats(hover),
           frameBudgetMs: 16.7,
         },

@@ -54,22 +54,42 @@ export function attentionWeightsInto(
   out: Float32Array,
   e: Float64Array,
 ): Float32Array {
+  softmaxRows(dot, T, dHead, opts, e, (q, last, sum) => {
+    const row = q * T;
+    for (let k = 0; k <= last; k++) out[row + k] = (e[k] ?? 0) / sum;
+    out.fill(0, row + last + 1, row + T); // masked keys: exactly 0
+  });
+  return out;
+}
+
+/**
+ * The softmax of attentionWeights one query row at a time, unnormalised: for each query q,
+ * `e[0…last]` holds exp(score − row max) of the keys it may see (those after `last` are masked)
+ * and `sum` their total, so its weights are e[k] / sum. attentionWeightsInto writes them out;
+ * the atlas turns them straight into pixels, never writing the [T, T] weights of 144 heads.
+ */
+export function softmaxRows(
+  dot: Float32Array,
+  T: number,
+  dHead: number,
+  opts: StageOptions,
+  e: Float64Array,
+  row: (q: number, last: number, sum: number) => void,
+): void {
   const inv = opts.scale ? 1 / Math.sqrt(dHead) : 1;
   for (let q = 0; q < T; q++) {
-    const row = q * T;
+    const at = q * T;
     const last = opts.mask ? q : T - 1; // keys after the query are masked by position
     let max = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k <= last; k++) max = Math.max(max, (dot[row + k] ?? 0) * inv);
+    for (let k = 0; k <= last; k++) max = Math.max(max, (dot[at + k] ?? 0) * inv);
     let sum = 0;
     for (let k = 0; k <= last; k++) {
-      const v = Math.exp((dot[row + k] ?? 0) * inv - max);
+      const v = Math.exp((dot[at + k] ?? 0) * inv - max);
       e[k] = v;
       sum += v;
     }
-    for (let k = 0; k <= last; k++) out[row + k] = (e[k] ?? 0) / sum;
-    out.fill(0, row + last + 1, row + T); // masked keys: exactly 0
+    row(q, last, sum);
   }
-  return out;
 }
 
 /** Largest |value| (0 for an empty array). */

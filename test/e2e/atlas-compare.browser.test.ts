@@ -118,6 +118,80 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
     }
   });
 
+  it('paints each thumbnail under the toggles from the scores: every cell’s colour against a plain-loop softmax', async () => {
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine);
+    await ready(page);
+    await page.getByTestId('view-atlas').click();
+    const canvas = page.getByTestId('atlas-canvas');
+    await canvas.waitFor();
+    await page.keyboard.press('m'); // mask off: the atlas redoes every head's softmax itself
+    // Reference: head (layer 1, head 2), softmax over the keys the toggles leave, in float64.
+    const [l, h] = [1, 2];
+    const n = T();
+    const o = headOffset(l, h, H(), n);
+    const weight = (q: number, k: number, mask: boolean, scale: boolean): number => {
+      const seen = mask ? q + 1 : n;
+      if (k >= seen) return 0;
+      const row = Array.from({ length: seen }, (_, j) => (a.dot[o + q * n + j] ?? 0) / (scale ? Math.sqrt(a.model.dHead) : 1));
+      const max = Math.max(...row);
+      let sum = 0;
+      for (const x of row) sum += Math.exp(x - max);
+      return Math.exp((row[k] ?? 0) - max) / sum;
+    };
+    // The atlas's colour scale (HeadAtlas.svelte): background → --pos by √weight, 4096 levels.
+    const [bg, fg] = [
+      [0xff, 0xff, 0xff],
+      [0xe6, 0x61, 0x01],
+    ];
+    const colour = (w: number): number[] =>
+      [0, 1, 2].map((c) => Math.round((bg[c] ?? 0) + ((fg[c] ?? 0) - (bg[c] ?? 0)) * Math.sqrt(Math.round(w * 4096) / 4096)));
+    // Mask off (keys down, then transposed), then mask on with the scaling off.
+    for (const [mask, scale, transposed] of [
+      [false, true, false],
+      [false, true, true],
+      [true, false, true],
+    ] as const) {
+      if (transposed && !mask) await page.keyboard.press('t');
+      if (mask) {
+        await page.keyboard.press('m');
+        await page.keyboard.press('s');
+      }
+      await page.waitForTimeout(100);
+      // Every cell's centre pixel of that thumbnail (item layer·H + head in layer order).
+      const pixels = await canvas.evaluate(
+        (c: HTMLCanvasElement, { item, cols, n }) => {
+          const css = c.getBoundingClientRect().width;
+          const dpr = c.width / css;
+          const thumb = css / cols - 6; // canvasW = cols · (thumb + GAP)
+          const x0 = (item % cols) * (thumb + 6);
+          const y0 = Math.floor(item / cols) * (thumb + 36) + 30; // + CAPTION_H
+          const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
+          const out: number[][] = [];
+          for (let r = 0; r < n; r++)
+            for (let col = 0; col < n; col++) {
+              const x = Math.floor((x0 + ((col + 0.5) * thumb) / n) * dpr);
+              const y = Math.floor((y0 + ((r + 0.5) * thumb) / n) * dpr);
+              const i = (y * c.width + x) * 4;
+              out.push([d[i] ?? 0, d[i + 1] ?? 0, d[i + 2] ?? 0]);
+            }
+          return out;
+        },
+        { item: l * H() + h, cols: H(), n },
+      );
+      let worst = 0;
+      for (let r = 0; r < n; r++)
+        for (let col = 0; col < n; col++) {
+          // Keys down, queries across; transposed: queries down.
+          const [q, k] = transposed ? [r, col] : [col, r];
+          const want = colour(weight(q, k, mask, scale));
+          const got = pixels[r * n + col] ?? [];
+          for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs((got[c] ?? 0) - (want[c] ?? 0)));
+        }
+      expect(worst, `mask ${mask}, scale ${scale}, transposed ${transposed}`).toBeLessThanOrEqual(1);
+    }
+    await context.close();
+  });
+
   it('a head switched to after the engine ran other text meanwhile is fetched and drawn, not left empty', async () => {
     const engine = suite.vm.engine;
     const { page, context } = await openApp(suite.browser, suite.url, engine);

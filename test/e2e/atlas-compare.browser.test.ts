@@ -145,18 +145,17 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
     ];
     const colour = (w: number): number[] =>
       [0, 1, 2].map((c) => Math.round((bg[c] ?? 0) + ((fg[c] ?? 0) - (bg[c] ?? 0)) * Math.sqrt(Math.round(w * 4096) / 4096)));
-    // Mask off (keys down, then transposed), then mask on with the scaling off.
-    for (const [mask, scale, transposed] of [
-      [false, true, false],
-      [false, true, true],
-      [true, false, true],
+    // Mask off (keys down, then transposed), then mask on with the scaling off, each painted on
+    // demand; then, after a pause, both off: a sheet the atlas painted ahead in idle time.
+    for (const [keys, pause, mask, scale, transposed] of [
+      [[], 100, false, true, false],
+      [['t'], 100, false, true, true],
+      [['m', 's'], 100, true, false, true],
+      [['m'], 100, false, false, true],
     ] as const) {
-      if (transposed && !mask) await page.keyboard.press('t');
-      if (mask) {
-        await page.keyboard.press('m');
-        await page.keyboard.press('s');
-      }
-      await page.waitForTimeout(100);
+      if (keys[0] === 'm' && !mask) await page.waitForTimeout(1000); // time to paint ahead
+      for (const key of keys) await page.keyboard.press(key);
+      await page.waitForTimeout(pause);
       // Every cell's centre pixel of that thumbnail (item layer·H + head in layer order).
       const pixels = await canvas.evaluate(
         (c: HTMLCanvasElement, { item, cols, n }) => {

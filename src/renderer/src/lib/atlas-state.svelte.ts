@@ -16,7 +16,14 @@ import type {
   ModelInfo,
   Predictions,
 } from '../../../shared/api';
-import { STAGES, attentionWeights, attentionWeightsInto, headOffset, type Stage } from '../../../shared/attention-math';
+import {
+  STAGES,
+  attentionWeights,
+  attentionWeightsInto,
+  headOffset,
+  type Stage,
+  type StageOptions,
+} from '../../../shared/attention-math';
 import { hideFirstToken } from '../../../shared/sink-view';
 import { VIEW_STATE_FORMAT, pngWithViewState, readViewState, svgWithViewState, type ViewState } from '../../../shared/view-state';
 import { summariesFromStats, type HeadSummary } from '../../../shared/head-scores';
@@ -302,13 +309,18 @@ export class AtlasState {
    * the atlas paints 144 heads through one buffer. The result may be `into.out` or the held
    * hook_pattern: read it before the next call.
    */
-  weightsOf(layer: number, head: number, into?: { out: Float32Array; scratch: Float64Array }): Float32Array {
+  weightsOf(
+    layer: number,
+    head: number,
+    into?: { out: Float32Array; scratch: Float64Array },
+    /** Toggles other than the current ones (the atlas paints the states one flip away ahead). */
+    opts: StageOptions = { scale: this.scale, mask: this.mask },
+  ): Float32Array {
     const T = this.T;
-    const opts = { scale: this.scale, mask: this.mask };
     const dHead = this.model?.dHead ?? 1;
     // Both toggles on: the model's own hook_pattern, no need to redo the softmax.
     const w =
-      this.scale && this.mask
+      opts.scale && opts.mask
         ? this.headPattern(layer, head)
         : into
           ? attentionWeightsInto(this.headDot(layer, head), T, dHead, opts, into.out, into.scratch)

@@ -62,7 +62,9 @@ describe('browser mode: the app served over HTTP by atlas serve', () => {
     await Promise.all([p1.getByTestId('text-input').fill(a), p2.getByTestId('text-input').fill(b)]);
     await expect.poll(() => chips(p1), { timeout: 20_000 }).toEqual(expected(a));
     await expect.poll(() => chips(p2), { timeout: 20_000 }).toEqual(expected(b));
-    expect(await p1.getByTestId('qk-grid').locator('circle').count()).toBeGreaterThan(0);
+    // On a loaded machine the tokens were seen up to 0.4 s before the dots (the grid shows a
+    // head's cells once its square is held, which may take a second request): wait for them.
+    await expect.poll(() => p1.getByTestId('qk-grid').locator('circle').count(), { timeout: 20_000 }).toBeGreaterThan(0);
     expect(await p2.getByTestId('model-label').textContent()).toContain(`${SMALL_SPEC.nLayer} layers`);
     await p1.screenshot({ path: `${SHOTS}/web-mode-1280x720.png` });
     await Promise.all([one.close(), two.close()]);

@@ -215,6 +215,36 @@ describe('atlas, compare and contributions in Debian Chromium', () => {
     await context.close();
   });
 
+  it('settles when every square it fetches comes back under a new version (another tab moving the engine’s cache)', async () => {
+    const engine = suite.vm.engine;
+    const analyze = engine.analyze.bind(engine);
+    let calls = 0;
+    // Before each square fetch (a request that holds no version), "another tab" runs its own
+    // sentence: the page's text is then run again and every reply carries a new version.
+    engine.analyze = async (req) => {
+      calls++;
+      if (req.squares && req.haveSquare === undefined)
+        await analyze({ text: 'Another tab’s sentence.', prependEndOfText: false });
+      return analyze(req);
+    };
+    try {
+      const { page, context } = await openApp(suite.browser, suite.url, engine);
+      await ready(page);
+      await expect.poll(() => page.getByTestId('qk-grid').locator('.empty').count(), { timeout: 15_000 }).toBe(0);
+      // The layer's other heads are prefetched once typing has paused (500 ms); after that nothing
+      // is missing, so nothing more is asked (keeping only the reply's heads re-asked for the
+      // shown one, whose reply dropped the others: a request every half second, for ever).
+      await page.waitForTimeout(1500);
+      const settled = calls;
+      await page.waitForTimeout(3000);
+      expect(calls - settled).toBe(0);
+      await expect.poll(() => page.getByTestId('qk-grid').locator('.empty').count(), { timeout: 5_000 }).toBe(0);
+      await context.close();
+    } finally {
+      engine.analyze = analyze;
+    }
+  });
+
   it('compares pinned heads with one scale, synchronised hover, a difference view and presets', async () => {
     const { page, context, console: consoleMessages } = await openApp(suite.browser, suite.url, suite.vm.engine);
     await ready(page);

@@ -287,8 +287,11 @@ export class AtlasState {
         // again. The reply is the same analysis under a new version, so it becomes the shown one;
         // dropping it instead left the head's cells empty until the next keystroke, since every
         // later fetch came back under that same new version. Squares held for the old version
-        // are fetched again as the view needs them (ensureSquares runs on the change).
-        this.squares = mergeSquares(null, r);
+        // are the same text's numbers, so they are kept under the new version: dropping them sent
+        // the view after them again, and with two tabs on one engine (each fetch moving the
+        // cache, each reply a new version) the two pages re-ran the model for ever.
+        const held = this.squares;
+        this.squares = mergeSquares(held && held.version === a.squareVersion ? { ...held, version: r.squareVersion } : null, r);
         this.analysis = r;
       }
     } catch (e) {

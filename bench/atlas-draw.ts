@@ -104,9 +104,10 @@ async function main(): Promise<void> {
     const arrival: number[] = [];
     const tilesOnly: number[] = [];
     const input = page.getByTestId('text-input');
-    for (let i = 0; i < RUNS; i++) {
+    /** Types `text` and waits (at most 5 s) until the atlas has painted its analysis. */
+    const typeAndWaitForTiles = async (text: string): Promise<void> => {
       const before = await count.getAttribute('data-tiles-ms');
-      await input.fill(`edit ${i}`);
+      await input.fill(text);
       await page
         .waitForFunction(
           (b) => document.querySelector('[data-testid="atlas-count"]')?.getAttribute('data-tiles-ms') !== b,
@@ -114,6 +115,9 @@ async function main(): Promise<void> {
           { timeout: 5000 },
         )
         .catch(() => undefined);
+    };
+    for (let i = 0; i < RUNS; i++) {
+      await typeAndWaitForTiles(`edit ${i}`);
       typing.push(await drawTotal());
       arrival.push(await read('data-frame-ms'));
       tilesOnly.push(await read('data-tiles-ms'));
@@ -134,15 +138,7 @@ async function main(): Promise<void> {
     // in idle time (HeadAtlas.svelte): every head's softmax is redone on demand.
     const toggleAfterEdit: number[] = [];
     for (let i = 0; i < RUNS / 2; i++) {
-      const before = await count.getAttribute('data-tiles-ms');
-      await input.fill(`again ${i}`);
-      await page
-        .waitForFunction(
-          (b) => document.querySelector('[data-testid="atlas-count"]')?.getAttribute('data-tiles-ms') !== b,
-          before,
-          { timeout: 5000 },
-        )
-        .catch(() => undefined);
+      await typeAndWaitForTiles(`again ${i}`);
       await input.press('Escape'); // leave the text box: the shortcuts act again
       await page.keyboard.press('m');
       await page.waitForTimeout(40);

@@ -1,3 +1,13 @@
+/** Opens a checkpoint or pickle for reading: only a regular file (that error is kept as is), any other failure as a TorchFileError naming the file. */
+function openPickleFile(path: string): number {
+  try {
+    return openRegularFile(path);
+  } catch (e) {
+    if (e instanceof NotRegularFileError) throw e;
+    throw new TorchFileError(path, `cannot open: ${(e as Error).message}`);
+  }
+}
+
 /**
  * Reads PyTorch checkpoints (`torch.save`, zip format since torch 1.6) without running anything:
  * nanoGPT's ckpt.pt, a book's model.pth (a bare state dict or a checkpoint dict), and plain
@@ -318,13 +328,7 @@ export class TorchFile {
   }
 
   static open(path: string, opts: OpenTorchOptions = {}): TorchFile {
-    let fd: number;
-    try {
-      fd = openRegularFile(path);
-    } catch (e) {
-      if (e instanceof NotRegularFileError) throw e;
-      throw new TorchFileError(path, `cannot open: ${(e as Error).message}`);
-    }
+    const fd = openPickleFile(path);
     try {
       return new TorchFile(path, fd, opts);
     } catch (e) {
@@ -618,13 +622,7 @@ const MAX_PLAIN_PICKLE_BYTES = 64 * 1024 * 1024;
 
 /** A plain pickle file (not a zip), e.g. nanoGPT's meta.pkl. No globals are allowed. */
 export function readPlainPickle(path: string): PickleValue {
-  let fd: number;
-  try {
-    fd = openRegularFile(path);
-  } catch (e) {
-    if (e instanceof NotRegularFileError) throw e;
-    throw new TorchFileError(path, `cannot open: ${(e as Error).message}`);
-  }
+  const fd = openPickleFile(path);
   try {
     const size = fstatSync(fd).size;
     if (size > MAX_PLAIN_PICKLE_BYTES) throw new TorchFileError(path, `${size} bytes is too large for a vocabulary pickle`);

@@ -2,7 +2,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { Engine } from '../../src/engine/engine';
+import type { Analysis } from '../../src/shared/api';
+import { firstTokenScore, localScore, meanEntropy, previousTokenScore } from '../../src/shared/head-scores';
 import { SMALL_SPEC, randomTensors, writeRandomModel, type RandomModelSpec } from './random-model';
 
 export interface RandomEngine {
@@ -37,4 +40,16 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? 0) - (b[i] ?? 0)));
   return m;
+}
+
+/** The engine's head statistics of an analysis (every head's square sent) equal the plain per-head scores of its patterns. */
+export function expectHeadStatsOfPatterns(a: Analysis): void {
+  const T = a.tokens.length;
+  for (let i = 0; i < a.model.nLayers * a.model.nHeads; i++) {
+    const p = a.pattern.subarray(i * T * T, (i + 1) * T * T);
+    expect(a.headStats.previousToken[i]).toBeCloseTo(previousTokenScore(p, T), 6);
+    expect(a.headStats.firstToken[i]).toBeCloseTo(firstTokenScore(p, T), 6);
+    expect(a.headStats.local[i]).toBeCloseTo(localScore(p, T), 6);
+    expect(a.headStats.entropy[i]).toBeCloseTo(meanEntropy(p, T), 5);
+  }
 }

@@ -1,9 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine';
-import { firstTokenScore, localScore, meanEntropy, previousTokenScore } from '../../src/shared/head-scores';
 import { hookNames } from '../../src/shared/hooks';
-import { randomEngine, tempDir, type RandomEngine } from '../helpers/fixtures';
+import { expectHeadStatsOfPatterns, randomEngine, type RandomEngine, tempDir } from '../helpers/fixtures';
 import { SMALL_SPEC, writeRandomModel } from '../helpers/random-model';
 
 describe('engine.analyze and headDetail', () => {
@@ -40,13 +39,7 @@ describe('engine.analyze and headDetail', () => {
       }
     }
     // Head statistics are the engine's: check them against the plain per-head scores.
-    for (let i = 0; i < L * H; i++) {
-      const p = a.pattern.subarray(i * T * T, (i + 1) * T * T);
-      expect(a.headStats.previousToken[i]).toBeCloseTo(previousTokenScore(p, T), 6);
-      expect(a.headStats.firstToken[i]).toBeCloseTo(firstTokenScore(p, T), 6);
-      expect(a.headStats.local[i]).toBeCloseTo(localScore(p, T), 6);
-      expect(a.headStats.entropy[i]).toBeCloseTo(meanEntropy(p, T), 5);
-    }
+    expectHeadStatsOfPatterns(a);
     expect(a.topK.position).toBe(T - 1);
     expect(a.topK.ids.length).toBe(a.topK.k);
     expect(a.topK.strings.length).toBe(a.topK.k);

@@ -7,9 +7,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exactScale } from '../../src/engine/graph-builder';
-import { firstTokenScore, localScore, meanEntropy, previousTokenScore } from '../../src/shared/head-scores';
 import { allHookNames, hookNames } from '../../src/shared/hooks';
-import { maxAbsDiff, randomEngine, randomIds, type RandomEngine } from '../helpers/fixtures';
+import { expectHeadStatsOfPatterns, maxAbsDiff, type RandomEngine, randomEngine, randomIds } from '../helpers/fixtures';
 import { referenceForward } from '../reference/gpt2-reference';
 
 const SPEC = { nLayer: 2, nHead: 2, dModel: 32, nCtx: 48, vocabSize: 50257, seed: 23 };
@@ -49,12 +48,6 @@ describe('analysis graph with an exactly scaled q (d_head 16)', () => {
       expect(slice(a.dot)).toEqual(Array.from(all[hk.dot]?.data as Float32Array));
       expect(slice(a.pattern)).toEqual(Array.from(all[hk.pattern]?.data as Float32Array));
     }
-    for (let i = 0; i < L * H; i++) {
-      const p = a.pattern.subarray(i * T * T, (i + 1) * T * T);
-      expect(a.headStats.previousToken[i]).toBeCloseTo(previousTokenScore(p, T), 6);
-      expect(a.headStats.firstToken[i]).toBeCloseTo(firstTokenScore(p, T), 6);
-      expect(a.headStats.local[i]).toBeCloseTo(localScore(p, T), 6);
-      expect(a.headStats.entropy[i]).toBeCloseTo(meanEntropy(p, T), 5);
-    }
+    expectHeadStatsOfPatterns(a);
   });
 });

@@ -264,6 +264,31 @@ describe('attention view in Debian Chromium', () => {
     await context.close();
   });
 
+  it('asks for the score decomposition and the head detail once typing pauses, not per keystroke', async () => {
+    const { page, context, calls } = await openApp(suite.browser, suite.url, suite.vm.engine);
+    await page.getByTestId('qk-grid').waitFor();
+    await page.getByTestId('score-sum').waitFor({ timeout: 10_000 });
+    const input = page.getByTestId('text-input');
+    await input.fill('');
+    const from = calls.length;
+    // 40 keystrokes 20 ms apart: each analysis lands well inside the 150 ms hold of the last one.
+    await input.pressSequentially(SENTENCE, { delay: 20 });
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(a.tokens.length);
+    // Once typing has paused, the decomposition is asked for the final text and shown.
+    await expect.poll(() => calls.slice(from).includes('atlas:explain-score'), { timeout: 10_000 }).toBe(true);
+    await page.getByTestId('score-sum').waitFor({ timeout: 10_000 });
+    const typed = calls.slice(from);
+    const count = (c: string): number => typed.filter((x) => x === c).length;
+    const analyses = count('atlas:analyze');
+    expect(analyses).toBeGreaterThanOrEqual(10);
+    // Before: one score decomposition per analysis. A loaded machine may stretch a gap past the
+    // hold now and then, so the bound leaves room for a few.
+    expect(count('atlas:explain-score')).toBeGreaterThanOrEqual(1);
+    expect(count('atlas:explain-score')).toBeLessThan(analyses / 3);
+    expect(count('atlas:head-detail')).toBeLessThan(analyses / 3);
+    await context.close();
+  });
+
   it('scales to a long sentence and says what the view keeps', async () => {
     const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, { width: 1280, height: 800 });
     const long = Array.from({ length: 12 }, (_, i) => `Sentence ${i} says the cat sat on the mat.`).join(' ');

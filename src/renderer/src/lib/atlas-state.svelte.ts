@@ -519,26 +519,30 @@ export class AtlasState {
     }
   }
 
-  private detailTimer: ReturnType<typeof setTimeout> | null = null;
-
   /**
-   * loadDetail, held back while typing: within DETAIL_IDLE_MS of an analysis landing it waits
-   * (and a newer analysis restarts the wait), so a burst of keystrokes does not queue a head
-   * detail per keystroke in front of the next analysis (at 64 tokens of GPT-2 small one is
-   * ≈ 0.6 MB and a q·W_O product per token). A head switched to later loads at once.
+   * Runs `work` once typing has paused: within DETAIL_IDLE_MS of an analysis landing it waits
+   * out the rest, otherwise (a head switched, a cell clicked) it runs at once. Returns a cancel
+   * function; callers cancel and reschedule on every new analysis, so a burst of keystrokes
+   * queues no per-keystroke request in front of the next analysis (the engine answers one
+   * request at a time: at 64 tokens of GPT-2 small a head detail is ≈ 0.6 MB and a q·W_O
+   * product per token, a score decomposition ≈ 0.1 s).
    */
-  scheduleDetail(): void {
-    if (this.detailTimer) clearTimeout(this.detailTimer);
+  afterTypingPause(work: () => void): () => void {
     const wait = DETAIL_IDLE_MS - (performance.now() - this.analysisArrivedAt);
     if (wait <= 0) {
-      this.detailTimer = null;
-      void this.loadDetail();
-      return;
+      work();
+      return () => {};
     }
-    this.detailTimer = setTimeout(() => {
-      this.detailTimer = null;
-      void this.loadDetail();
-    }, wait);
+    const timer = setTimeout(work, wait);
+    return () => clearTimeout(timer);
+  }
+
+  private cancelDetail: () => void = () => {};
+
+  /** loadDetail, held back while typing (afterTypingPause). */
+  scheduleDetail(): void {
+    this.cancelDetail();
+    this.cancelDetail = this.afterTypingPause(() => void this.loadDetail());
   }
 
   /** Fetches q, k, v, z, ΔE of the current head for the current analysis. */

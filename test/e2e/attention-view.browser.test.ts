@@ -289,6 +289,34 @@ describe('attention view in Debian Chromium', () => {
     await context.close();
   });
 
+  it('sends no detail request for a text already typed over while its successor is in flight', async () => {
+    const first = 'The cat sat on the mat';
+    const typedOver = `${first} and`;
+    const last = `${first} and slept`;
+    const detailTexts: string[] = [];
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, {
+      delayFor: (channel, arg) => {
+        const text = (arg as { text?: string }).text ?? '';
+        if (channel === 'atlas:explain-score' || channel === 'atlas:head-detail') detailTexts.push(text);
+        // The typed-over text and its successor answer slowly, so the successor is sent while the
+        // typed-over one is still out, and is still out itself when the hold after that one ends.
+        return channel === 'atlas:analyze' && (text === typedOver || text === last) ? 600 : 0;
+      },
+    });
+    await page.getByTestId('qk-grid').waitFor();
+    const input = page.getByTestId('text-input');
+    await input.fill(first);
+    await expect.poll(() => detailTexts.includes(first), { timeout: 10_000 }).toBe(true);
+    await input.fill(typedOver);
+    await input.fill(last);
+    await expect.poll(() => detailTexts.includes(last), { timeout: 10_000 }).toBe(true);
+    await page.getByTestId('score-sum').waitFor({ timeout: 10_000 });
+    // Before: the typed-over text's detail and decomposition went out 150 ms after it landed,
+    // in front of the text that replaced it.
+    expect(detailTexts.filter((t) => t === typedOver)).toEqual([]);
+    await context.close();
+  });
+
   it('scales to a long sentence and says what the view keeps', async () => {
     const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, { width: 1280, height: 800 });
     const long = Array.from({ length: 12 }, (_, i) => `Sentence ${i} says the cat sat on the mat.`).join(' ');

@@ -383,6 +383,7 @@ export class AtlasState {
    * dropped by number anyway), so one slow or lost reply can never freeze the view.
    */
   private request(next: { text: string; prepend: boolean }): void {
+    this.lastRequestAt = performance.now();
     const busyFor = this.inFlightSince === null ? Infinity : performance.now() - this.inFlightSince;
     if (busyFor < STUCK_MS) {
       this.pending = next;
@@ -400,6 +401,8 @@ export class AtlasState {
   }
 
   private inFlightSince: number | null = null;
+  /** When the text was last sent (or queued): typing in progress holds back detail requests. */
+  private lastRequestAt = 0;
   private watchdog: ReturnType<typeof setTimeout> | null = null;
   private pending: { text: string; prepend: boolean } | null = null;
 
@@ -520,21 +523,30 @@ export class AtlasState {
   }
 
   /**
-   * Runs `work` once typing has paused: within DETAIL_IDLE_MS of an analysis landing it waits
-   * out the rest, otherwise (a head switched, a cell clicked) it runs at once. Returns a cancel
-   * function; callers cancel and reschedule on every new analysis, so a burst of keystrokes
-   * queues no per-keystroke request in front of the next analysis (the engine answers one
-   * request at a time: at 64 tokens of GPT-2 small a head detail is ≈ 0.6 MB and a q·W_O
-   * product per token, a score decomposition ≈ 0.1 s).
+   * Runs `work` once typing has paused: DETAIL_IDLE_MS after the last analysis landed and the
+   * last text was sent, with no analysis in flight (else it looks again later). A head switched
+   * or a cell clicked runs it at once. Returns a cancel function; callers cancel and reschedule
+   * on every new analysis, so a burst of keystrokes queues no per-keystroke request in front of
+   * the next analysis: the engine answers one request at a time, and at 64 tokens of GPT-2
+   * small a score decomposition is ≈ 0.1 s of work, a head detail ≈ 0.6 MB.
    */
   afterTypingPause(work: () => void): () => void {
-    const wait = DETAIL_IDLE_MS - (performance.now() - this.analysisArrivedAt);
-    if (wait <= 0) {
-      work();
-      return () => {};
-    }
-    const timer = setTimeout(work, wait);
-    return () => clearTimeout(timer);
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const attempt = (): void => {
+      const now = performance.now();
+      const busy = this.inFlightSince !== null && now - this.inFlightSince < STUCK_MS;
+      const quietFor = now - Math.max(this.analysisArrivedAt, this.lastRequestAt);
+      if (!busy && quietFor >= DETAIL_IDLE_MS) {
+        timer = null;
+        work();
+        return;
+      }
+      timer = setTimeout(attempt, busy ? DETAIL_IDLE_MS : DETAIL_IDLE_MS - quietFor);
+    };
+    attempt();
+    return () => {
+      if (timer) clearTimeout(timer);
+    };
   }
 
   private cancelDetail: () => void = () => {};

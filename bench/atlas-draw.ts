@@ -134,15 +134,26 @@ async function main(): Promise<void> {
         toggleTiles.push(await read('data-tiles-ms'));
       }
     }
-    // A toggle right after an analysis lands, before the states one flip away are painted ahead
-    // in idle time (HeadAtlas.svelte): every head's softmax is redone on demand.
+    // A toggle pressed right after an analysis lands: the states one flip away are painted ahead
+    // in idle time a layer at a time from the moment a sheet is shown (HeadAtlas.svelte), so the
+    // key may find its sheet partly painted (the rest is painted on the key) and may wait for
+    // the layer being painted: how long the key waited for the page (the event's own timestamp
+    // to its handler) is measured too, with the tiles and the draw.
     const toggleAfterEdit: number[] = [];
+    const toggleAfterEditRedraw: number[] = [];
+    const toggleAfterEditInputDelay: number[] = [];
+    await page.evaluate(
+      `addEventListener('keydown', (e) => { window.__atlasKeyDelay = performance.now() - e.timeStamp; }, { capture: true })`,
+    );
     for (let i = 0; i < RUNS / 2; i++) {
       await typeAndWaitForTiles(`again ${i}`);
       await input.press('Escape'); // leave the text box: the shortcuts act again
       await page.keyboard.press('m');
+      const inputDelay = Number(await page.evaluate('window.__atlasKeyDelay'));
       await page.waitForTimeout(40);
       toggleAfterEdit.push(await read('data-tiles-ms'));
+      toggleAfterEditRedraw.push(await drawTotal());
+      toggleAfterEditInputDelay.push(inputDelay);
       await page.keyboard.press('m');
       await page.waitForTimeout(40);
     }
@@ -170,6 +181,8 @@ async function main(): Promise<void> {
           toggleRedrawMs: stats(toggle),
           toggleTilesMs: stats(toggleTiles),
           toggleRightAfterAnalysisTilesMs: stats(toggleAfterEdit),
+          toggleRightAfterAnalysisRedrawMs: stats(toggleAfterEditRedraw),
+          toggleRightAfterAnalysisInputDelayMs: stats(toggleAfterEditInputDelay),
           hoverRedrawMs: stats(hover),
           frameBudgetMs: 16.7,
         },

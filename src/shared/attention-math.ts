@@ -92,6 +92,116 @@ export function softmaxRows(
   }
 }
 
+/**
+ * softmaxRows for the mask switched off (scaling on), from the model's own pattern: for the keys
+ * a query already saw, exp(s_k/√d − lse_q) is the held weight p_k itself, so only the keys after
+ * the query need an exp (half of them, where softmaxRows exps every key): the atlas's mask
+ * toggle repaints 144 heads of GPT-2 small this way. lse_q comes from the row's largest weight
+ * (lse = s_j/√d − ln p_j, accurate where p_j is largest). Everything is taken relative to
+ * M = max(lse_q, the largest later score), so a later key far above every seen one cannot
+ * overflow. `e[k]` for every k and `sum` as softmaxRows gives them (last = T − 1). A row whose
+ * pattern is not finite takes the plain softmax over every key instead.
+ */
+export function unmaskedRowsFromPattern(
+  dot: Float32Array,
+  pattern: Float32Array,
+  T: number,
+  dHead: number,
+  e: Float64Array,
+  row: (q: number, last: number, sum: number) => void,
+): void {
+  const inv = 1 / Math.sqrt(dHead);
+  for (let q = 0; q < T; q++) {
+    const at = q * T;
+    let j = 0;
+    for (let k = 1; k <= q; k++) if ((pattern[at + k] ?? 0) > (pattern[at + j] ?? 0)) j = k;
+    const pj = pattern[at + j] ?? Number.NaN;
+    if (!(pj > 0) || !Number.isFinite(pj)) {
+      // No usable weight (a square not held yet): the plain softmax over every key.
+      let max = Number.NEGATIVE_INFINITY;
+      for (let k = 0; k < T; k++) max = Math.max(max, (dot[at + k] ?? 0) * inv);
+      let sum = 0;
+      for (let k = 0; k < T; k++) sum += e[k] = Math.exp((dot[at + k] ?? 0) * inv - max);
+      row(q, T - 1, sum);
+      continue;
+    }
+    const lse = (dot[at + j] ?? 0) * inv - Math.log(pj);
+    let m = lse;
+    for (let k = q + 1; k < T; k++) m = Math.max(m, (dot[at + k] ?? 0) * inv);
+    const seen = m === lse ? 1 : Math.exp(lse - m);
+    let sum = 0;
+    for (let k = 0; k <= q; k++) sum += e[k] = (pattern[at + k] ?? 0) * seen;
+    for (let k = q + 1; k < T; k++) sum += e[k] = Math.exp((dot[at + k] ?? 0) * inv - m);
+    row(q, T - 1, sum);
+  }
+}
+
+/** √d_head when it is a whole number (64 → 8), else null: unscaledRowsFromPattern needs one. */
+export function wholeRootOf(dHead: number): number | null {
+  const n = Math.round(Math.sqrt(dHead));
+  return n * n === dHead ? n : null;
+}
+
+/**
+ * softmaxRows for the scaling switched off (mask on), from the model's own pattern, no exp at
+ * all: exp(s_k − s_max) = (exp(s_k/√d − s_max/√d))^√d = (p_k / p_max)^√d, a whole power when √d
+ * is whole (GPT-2's d_head = 64: the 8th power, three squarings). `root` is wholeRootOf(d_head).
+ * A row whose pattern is not finite takes the plain softmax of the unscaled scores instead.
+ */
+export function unscaledRowsFromPattern(
+  dot: Float32Array,
+  pattern: Float32Array,
+  T: number,
+  root: number,
+  e: Float64Array,
+  row: (q: number, last: number, sum: number) => void,
+): void {
+  for (let q = 0; q < T; q++) {
+    const at = q * T;
+    let pMax = 0;
+    for (let k = 0; k <= q; k++) pMax = Math.max(pMax, pattern[at + k] ?? 0);
+    let sum = 0;
+    if (!(pMax > 0) || !Number.isFinite(pMax)) {
+      // No usable weight (a square not held yet): the plain softmax of the unscaled scores.
+      let max = Number.NEGATIVE_INFINITY;
+      for (let k = 0; k <= q; k++) max = Math.max(max, dot[at + k] ?? 0);
+      for (let k = 0; k <= q; k++) sum += e[k] = Math.exp((dot[at + k] ?? 0) - max);
+    } else {
+      for (let k = 0; k <= q; k++) {
+        // r^root by repeated squaring.
+        let b = (pattern[at + k] ?? 0) / pMax;
+        let v = 1;
+        for (let n = root; n > 0; n >>= 1) {
+          if (n & 1) v *= b;
+          b *= b;
+        }
+        sum += e[k] = v;
+      }
+    }
+    row(q, q, sum);
+  }
+}
+
+/**
+ * softmaxRows under the toggles `opts`, taking the cheaper road from the model's own pattern
+ * where there is one: mask off (unmaskedRowsFromPattern) or scaling off with a whole √d_head
+ * (unscaledRowsFromPattern). Same rows, same callback.
+ */
+export function toggledRows(
+  dot: Float32Array,
+  pattern: Float32Array,
+  T: number,
+  dHead: number,
+  opts: StageOptions,
+  e: Float64Array,
+  row: (q: number, last: number, sum: number) => void,
+): void {
+  const root = wholeRootOf(dHead);
+  if (opts.scale && !opts.mask) unmaskedRowsFromPattern(dot, pattern, T, dHead, e, row);
+  else if (!opts.scale && opts.mask && root !== null) unscaledRowsFromPattern(dot, pattern, T, root, e, row);
+  else softmaxRows(dot, T, dHead, opts, e, row);
+}
+
 /** Largest |value| (0 for an empty array). */
 export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;

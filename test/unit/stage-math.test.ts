@@ -7,6 +7,9 @@ import {
   isMasked,
   rowEntropies,
   stageView,
+  unmaskedRowsFromPattern,
+  unscaledRowsFromPattern,
+  wholeRootOf,
 } from '../../src/shared/attention-math';
 import type { Analysis } from '../../src/shared/api';
 import { randomEngine, type RandomEngine } from '../helpers/fixtures';
@@ -59,6 +62,63 @@ describe('renderer stage maths against the engine', () => {
           }
         });
       }
+    }
+  });
+
+  /** Rows of a *RowsFromPattern function, normalised into [T, T] weights (0 past `last`). */
+  const normalised = (
+    T: number,
+    fill: (e: Float64Array, row: (q: number, last: number, sum: number) => void) => void,
+  ): Float32Array => {
+    const out = new Float32Array(T * T);
+    const e = new Float64Array(T);
+    fill(e, (q, last, sum) => {
+      for (let k = 0; k <= last; k++) out[q * T + k] = (e[k] ?? 0) / sum;
+    });
+    return out;
+  };
+  const worstDiff = (x: Float32Array, y: Float32Array): number =>
+    x.reduce((w, v, i) => Math.max(w, Math.abs(v - (y[i] ?? 0))), 0);
+
+  it('the mask switched off from hook_pattern equals the plain softmax over every key, for every head', () => {
+    eachHead((dot, pattern, label) => {
+      const want = attentionWeights(dot, T, dh, { scale: true, mask: false });
+      const got = normalised(T, (e, row) => unmaskedRowsFromPattern(dot, pattern, T, dh, e, row));
+      expect(worstDiff(got, want), label).toBeLessThan(1e-5);
+    });
+  });
+
+  it('a later key far above every seen one neither overflows nor loses its weight; a row not held is computed plainly', () => {
+    // Query 0 saw only key 0; key 2 scores 2·10⁴ above it (exp of that overflows float64).
+    const dot = Float32Array.from([1, -3, 2e4, 0.5, 2, 1, 0.1, 0.2, 0.3]);
+    const pattern = attentionWeights(dot, 3, 1, { scale: true, mask: true });
+    const want = attentionWeights(dot, 3, 1, { scale: true, mask: false });
+    const got = normalised(3, (e, row) => unmaskedRowsFromPattern(dot, pattern, 3, 1, e, row));
+    expect(got.every(Number.isFinite)).toBe(true);
+    expect(got[2]).toBeCloseTo(1, 6);
+    expect(worstDiff(got, want)).toBeLessThan(1e-6);
+    const notHeld = normalised(3, (e, row) => unmaskedRowsFromPattern(dot, new Float32Array(9).fill(Number.NaN), 3, 1, e, row));
+    expect(worstDiff(notHeld, want)).toBeLessThan(1e-6);
+  });
+
+  it('the scaling switched off from hook_pattern (a whole power of it) equals the plain softmax of the raw scores', () => {
+    expect([64, 16, 1, 8, 32, 48].map(wholeRootOf)).toEqual([8, 4, 1, null, null, null]);
+    // GPT-2's d_head = 64 (√ = 8) and 16 (√ = 4), scores spread as a trained head's are (raw q·k
+    // up to ±60); a fixed generator so a failure reproduces.
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    for (const dHead of [64, 16]) {
+      const n = 40;
+      const dot = Float32Array.from({ length: n * n }, () => (random() - 0.5) * 120);
+      const pattern = attentionWeights(dot, n, dHead, { scale: true, mask: true });
+      const want = attentionWeights(dot, n, dHead, { scale: false, mask: true });
+      const root = wholeRootOf(dHead) ?? 0;
+      const got = normalised(n, (e, row) => unscaledRowsFromPattern(dot, pattern, n, root, e, row));
+      expect(worstDiff(got, want), `d_head ${dHead}`).toBeLessThan(1e-5);
+      const notHeld = normalised(n, (e, row) =>
+        unscaledRowsFromPattern(dot, new Float32Array(n * n).fill(Number.NaN), n, root, e, row),
+      );
+      expect(worstDiff(notHeld, want), `d_head ${dHead}, not held`).toBeLessThan(1e-6);
     }
   });
 

@@ -8,6 +8,9 @@
  *  - analyzeMs[T]: text of T tokens (new from its first token, so nothing is reused) → the
  *    analyze handler (validation, tokenizer, model, reductions) → structured-clone serialisation
  *    (what Electron IPC does) → the typed object the renderer gets.
+ *  - analyzeSquareFirstMs[T] (T > 128): the same new text asked for as the renderer asks, square
+ *    first (drawnFirst): the time to the first answer, when the grid shows it; and
+ *    analyzeSquareFirstThenRestMs[T]: that answer plus the second, for the rest of the text.
  *  - appendOneCharMs[T]: the same path for text of T tokens plus one character: the incremental
  *    analysis reuses the unchanged prefix.
  *  - bytesPerUpdate: the serialised size of those answers.
@@ -24,6 +27,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { CHANNELS, type Analysis } from '../shared/api';
+import { DRAWN_TOKENS } from '../shared/hooks';
 import { Engine } from '../engine/engine';
 import { ensureBuilt } from '../engine/graph-cache';
 import { Gpt2Checkpoint } from '../engine/gpt2-weights';
@@ -127,9 +131,15 @@ async function analyzeAsRenderer(
   handler: (arg: unknown) => Promise<unknown>,
   text: string,
   held: Analysis | null = null,
+  drawnFirst = false,
 ): Promise<{ ms: number; bytes: number; analysis: Analysis }> {
   const t0 = performance.now();
-  const req = held ? { text, prependEndOfText: false, haveSquare: held.squareVersion } : { text, prependEndOfText: false };
+  const req = {
+    text,
+    prependEndOfText: false,
+    ...(held ? { haveSquare: held.squareVersion } : {}),
+    ...(drawnFirst ? { drawnFirst } : {}),
+  };
   const wire = serialize(await handler(req));
   let analysis = deserialize(wire) as Analysis;
   if (analysis.squareUnchanged && held)
@@ -244,6 +254,8 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
   const appendMs: Record<string, Stat> = {};
   const bytes: Record<string, { analyze: number; append: number }> = {};
   const positionsRun: Record<string, number> = {};
+  const drawnFirstMs: Record<string, Stat> = {};
+  const drawnFirstWholeMs: Record<string, Stat> = {};
   for (const T of o.lengths) {
     if (T > config.nCtx) continue;
     o.log(`analyze T = ${T} (${o.runs} runs)…`);
@@ -255,6 +267,20 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
       return r.ms;
     });
     bytes[T] = { analyze: size, append: 0 };
+    if (T <= DRAWN_TOKENS) continue;
+    // The renderer asks for the drawn square first (AnalyzeRequest.drawnFirst): the grid shows
+    // after the first answer, the whole text after the second.
+    o.log(`analyze T = ${T}, square first (${o.runs} runs)…`);
+    const whole: number[] = [];
+    drawnFirstMs[T] = await timed(o.runs, async (i) => {
+      const text = textOfTokens(engine, T, i + o.runs);
+      const first = await analyzeAsRenderer(analyze, text, null, true);
+      if (first.analysis.tokens.length !== DRAWN_TOKENS) throw new Error(`expected the square's ${DRAWN_TOKENS} tokens first`);
+      const rest = await analyzeAsRenderer(analyze, text, first.analysis);
+      whole.push(first.ms + rest.ms);
+      return first.ms;
+    });
+    drawnFirstWholeMs[T] = stat(whole.slice(1)); // as timed: the first is a warm-up
   }
   for (const T of o.appendLengths) {
     if (T > config.nCtx) continue;
@@ -274,6 +300,8 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
     });
   }
   report.analyzeMs = analyzeMs;
+  report.analyzeSquareFirstMs = drawnFirstMs;
+  report.analyzeSquareFirstThenRestMs = drawnFirstWholeMs;
   report.appendOneCharMs = appendMs;
   report.appendPositionsRun = positionsRun;
   report.bytesPerUpdate = bytes;

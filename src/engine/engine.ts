@@ -282,8 +282,15 @@ export class Engine {
 
   async analyze(req: AnalyzeRequest): Promise<Analysis> {
     const m = this.model();
-    const { ids, truncatedFrom } = this.tokenize(req);
-    const tokens = this.tokenInfos(ids, req.prependEndOfText, req.text);
+    const { ids: all, truncatedFrom } = this.tokenize(req);
+    const allTokens = this.tokenInfos(all, req.prependEndOfText, req.text);
+    // drawnFirst: when the square changes and the text runs past it, only the square's tokens
+    // run now; the rest is asked for next, and runs after them as an append would. Asked again
+    // while the cache holds just the square's tokens (for more heads' squares), it answers the
+    // same from the cache.
+    const first = req.drawnFirst === true && all.length > DRAWN_TOKENS && m.cache.unchangedPrefix(all) <= DRAWN_TOKENS;
+    const ids = first ? all.slice(0, DRAWN_TOKENS) : all;
+    const tokens = first ? allTokens.slice(0, DRAWN_TOKENS) : allTokens;
     // Only the positions after the unchanged prefix run through the model (incremental.ts).
     const cache = await this.cached(ids);
     const squareUnchanged = req.haveSquare !== undefined && req.haveSquare === cache.currentSquareVersion;
@@ -307,6 +314,7 @@ export class Engine {
       mlpOutNorm: c.mlpOutNorm,
       topK: this.predictionsAt(cache, ids.length - 1),
       headStats: c.headStats,
+      ...(first ? { rest: allTokens.slice(DRAWN_TOKENS) } : {}),
     };
   }
 

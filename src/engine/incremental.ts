@@ -171,6 +171,11 @@ export class AnalysisCache {
     return feeds;
   }
 
+  /** How many leading tokens of `ids` the cache holds already (what update would not run). */
+  unchangedPrefix(ids: readonly number[]): number {
+    return commonPrefix(this.ids, ids);
+  }
+
   /** Whether the cache holds exactly `ids` (never true while an update is running). */
   holds(ids: readonly number[]): boolean {
     return this.ids.length === ids.length && this.ids.every((v, i) => v === ids[i]);

@@ -61,7 +61,11 @@ export function parseAnalyzeRequest(arg: unknown): AnalyzeRequest {
   ) {
     throw new ValidationError(`squares must be a list of at most ${LIMITS.maxSquareHeads} non-negative integers`);
   }
+  if (r.drawnFirst !== undefined && typeof r.drawnFirst !== 'boolean') {
+    throw new ValidationError('drawnFirst must be true or false');
+  }
   const req: AnalyzeRequest = { text: r.text, prependEndOfText: r.prependEndOfText === true };
+  if (r.drawnFirst === true) req.drawnFirst = true;
   if (r.haveSquare !== undefined) req.haveSquare = r.haveSquare;
   if (squares !== undefined) req.squares = (squares as number[]).slice();
   return req;

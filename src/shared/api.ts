@@ -115,6 +115,15 @@ export interface AnalyzeRequest {
    * heads' squares of GPT-2 small at 128 tokens are 19 MB a keystroke, one head's 128 KB.
    */
   squares?: number[];
+  /**
+   * Answer the drawn square first. When the text is longer than DRAWN_TOKENS and the square
+   * changes (an edit before its end, a paste, a first analysis), the model runs the first
+   * DRAWN_TOKENS tokens only and the reply is the analysis of those (`rest` lists the tokens
+   * still to run); asking again without this flag runs only the rest, keeping the square. The
+   * grids draw no more than the square, so a learner sees an edit near the start of a long text
+   * after the share of the model's work the square needs (a quarter of it at 512 tokens).
+   */
+  drawnFirst?: boolean;
 }
 
 /** Attention tensors are row-major, laid out as their TransformerLens hooks without batch. */
@@ -150,6 +159,12 @@ export interface Analysis {
   headStats: HeadStats;
   /** Distinct characters of the text the model's vocabulary has no token for (left out); empty for GPT-2's. */
   outside: string[];
+  /**
+   * Present when a drawnFirst request was answered with the first `tokens.length` tokens only:
+   * the text's later tokens, not run through the model yet (everything above describes the
+   * first tokens, as if the text ended there). Ask again without drawnFirst for the whole.
+   */
+  rest?: TokenInfo[];
 }
 
 /** The model's top-k next-token predictions at one position, probabilities descending. */

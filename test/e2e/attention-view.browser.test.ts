@@ -317,6 +317,45 @@ describe('attention view in Debian Chromium', () => {
     await context.close();
   });
 
+  it('draws an edit near the start of a long text before the rest of the text has run', async () => {
+    const long = Array.from({ length: 14 }, (_, i) => `Sentence ${i} says the cat sat on the mat.`).join(' ');
+    const edited = `A ${long}`;
+    const engine = suite.vm.engine;
+    const n = engine.tokenize({ text: edited, prependEndOfText: false }).ids.length;
+    expect(n).toBeGreaterThan(128);
+    const asked: { text: string; drawnFirst: boolean }[] = [];
+    const { page, context } = await openApp(suite.browser, suite.url, engine, {
+      delayFor: (channel, arg) => {
+        const r = arg as { text?: string; drawnFirst?: boolean };
+        if (channel !== 'atlas:analyze') return 0;
+        asked.push({ text: r.text ?? '', drawnFirst: r.drawnFirst === true });
+        // The rest of the edited text answers slowly, so the page can be read in between.
+        return r.text === edited && !r.drawnFirst ? 2500 : 0;
+      },
+    });
+    const input = page.getByTestId('text-input');
+    await input.fill(long);
+    await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(n - 1);
+    expect(await page.getByTestId('tokens-waiting').count()).toBe(0);
+    await input.fill(edited);
+    // The square's tokens are drawn: the grid's first row is the new first token, every token
+    // is listed, and the strip says which are still running.
+    const firstRow = (): Promise<string | null> => page.getByTestId('qk-grid').locator('.label.row').first().textContent();
+    await expect.poll(firstRow, { timeout: 10_000 }).toBe('A 0');
+    expect(await page.getByTestId('tokens-waiting').textContent()).toBe(
+      `The grid is ready; tokens 128–${n - 1} are still running through the model.`,
+    );
+    expect(await page.getByTestId('tokens').locator('button.waiting').count()).toBe(n - 128);
+    expect(await page.getByTestId('tokens').locator('button').count()).toBe(n);
+    await page.screenshot({ path: `${SHOTS}/attention-drawn-first.png` });
+    // Then the whole text lands: nothing is waiting any more.
+    await expect.poll(() => page.getByTestId('tokens-waiting').count(), { timeout: 10_000 }).toBe(0);
+    expect(await page.getByTestId('tokens').locator('button.waiting').count()).toBe(0);
+    // Asked square first, then the whole without the flag.
+    expect(asked.filter((r) => r.text === edited).map((r) => r.drawnFirst)).toEqual([true, false]);
+    await context.close();
+  });
+
   it('scales to a long sentence and says what the view keeps', async () => {
     const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, { width: 1280, height: 800 });
     const long = Array.from({ length: 12 }, (_, i) => `Sentence ${i} says the cat sat on the mat.`).join(' ');

@@ -23,6 +23,7 @@ describe('IPC argument validation in main', () => {
     [{ text: 'x', haveSquare: -1 }, /haveSquare must be a non-negative integer/],
     [{ text: 'x', haveSquare: 1.5 }, /haveSquare must be a non-negative integer/],
     [{ text: 'x', haveSquare: '3' }, /haveSquare must be a non-negative integer/],
+    [{ text: 'x', drawnFirst: 'yes' }, /drawnFirst must be true or false/],
     [{ text: 'x', squares: 3 }, /squares must be a list/],
     [{ text: 'x', squares: [0, -1] }, /squares must be a list/],
     [{ text: 'x', squares: [0.5] }, /squares must be a list/],
@@ -50,6 +51,12 @@ describe('IPC argument validation in main', () => {
 
   it('accepts a square version and a predictions position, and rejects bad positions', () => {
     expect(parseAnalyzeRequest({ text: 'hi', haveSquare: 7 })).toEqual({ text: 'hi', prependEndOfText: false, haveSquare: 7 });
+    expect(parseAnalyzeRequest({ text: 'hi', drawnFirst: true })).toEqual({
+      text: 'hi',
+      prependEndOfText: false,
+      drawnFirst: true,
+    });
+    expect(parseAnalyzeRequest({ text: 'hi', drawnFirst: false })).toEqual({ text: 'hi', prependEndOfText: false });
     expect(parsePredictionsRequest({ text: 'hi', position: 1 })).toEqual({ text: 'hi', prependEndOfText: false, position: 1 });
     for (const position of [-1, 2.5, '1', undefined, 1e9]) {
       expect(() => parsePredictionsRequest({ text: 'hi', position })).toThrow(/position must be a non-negative integer/);

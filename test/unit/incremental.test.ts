@@ -159,6 +159,52 @@ describe('incremental analysis', () => {
     expect(again.dot.length).toBe(SPEC.nLayer * SPEC.nHead * again.drawn ** 2);
   });
 
+  it('answers the drawn square first when asked: the analysis of its tokens, then only the rest runs', async () => {
+    const words = Array.from({ length: 150 }, (_, i) => WORDS[(i * 7) % WORDS.length] ?? 'the');
+    const text = words.join(' ');
+    const ids = m.engine.tokenize({ text, prependEndOfText: false }).ids;
+    expect(ids.length).toBeGreaterThan(DRAWN_TOKENS);
+    await m.engine.analyze({ text: 'something else entirely', prependEndOfText: false });
+    const first = await m.engine.analyze({ text, prependEndOfText: false, drawnFirst: true });
+    // The first DRAWN_TOKENS tokens ran, and the answer is their analysis, as if the text ended there.
+    expect(m.engine.lastAnalyzeRunPositions()).toBe(DRAWN_TOKENS);
+    expect(first.tokens.map((t) => t.id)).toEqual(ids.slice(0, DRAWN_TOKENS));
+    expect(first.rest?.map((t) => t.id)).toEqual(ids.slice(DRAWN_TOKENS));
+    const prefixRef = await fullReference(m, ids.slice(0, DRAWN_TOKENS));
+    for (const key of ['dot', 'pattern', 'resultNorm', 'attnOutNorm', 'mlpOutNorm'] as const) {
+      expect(maxScaledDiff(first[key], prefixRef[key]), key).toBeLessThanOrEqual(TOL);
+    }
+    expect(first.topK.position).toBe(DRAWN_TOKENS - 1);
+    expect(maxScaledDiff(first.topK.probs, prefixRef.topK.probs)).toBeLessThanOrEqual(TOL);
+    expect(maxScaledDiff(first.headStats.entropy, prefixRef.headStats.entropy)).toBeLessThanOrEqual(TOL);
+    // Then the whole: only the rest runs, the square is kept, and everything equals a full pass.
+    const whole = await m.engine.analyze({ text, prependEndOfText: false, haveSquare: first.squareVersion });
+    expect(m.engine.lastAnalyzeRunPositions()).toBe(ids.length - DRAWN_TOKENS);
+    expect(whole.rest).toBeUndefined();
+    expect(whole.squareUnchanged).toBe(true);
+    const ref = await fullReference(m, ids);
+    for (const key of ['resultNorm', 'attnOutNorm', 'mlpOutNorm'] as const) {
+      expect(maxScaledDiff(whole[key], ref[key]), key).toBeLessThanOrEqual(TOL);
+    }
+    expect(maxScaledDiff(first.dot, ref.dot)).toBeLessThanOrEqual(TOL);
+    expect(maxScaledDiff(whole.topK.probs, ref.topK.probs)).toBeLessThanOrEqual(TOL);
+    expect(maxScaledDiff(whole.headStats.local, ref.headStats.local)).toBeLessThanOrEqual(TOL);
+    // An edit near the start: the square's tokens from the edit on run first.
+    const edited = `${words[0]} dog ${words.slice(1).join(' ')}`;
+    const editedIds = m.engine.tokenize({ text: edited, prependEndOfText: false }).ids;
+    const P = commonPrefix(ids, editedIds);
+    const again = await m.engine.analyze({ text: edited, prependEndOfText: false, drawnFirst: true });
+    expect(m.engine.lastAnalyzeRunPositions()).toBe(DRAWN_TOKENS - P);
+    expect(again.rest?.length).toBe(editedIds.length - DRAWN_TOKENS);
+    // Where the square does not change (typing at the end) or the text fits it, one answer is the whole.
+    await m.engine.analyze({ text: edited, prependEndOfText: false });
+    const typed = await m.engine.analyze({ text: `${edited} cat`, prependEndOfText: false, drawnFirst: true });
+    expect(typed.rest).toBeUndefined();
+    expect(typed.tokens.length).toBe(editedIds.length + 1);
+    const short = await m.engine.analyze({ text: 'the cat sat', prependEndOfText: false, drawnFirst: true });
+    expect(short.rest).toBeUndefined();
+  });
+
   it('runs nothing when the tokens did not change, and everything when the first token changed', async () => {
     const text = 'the cat sat on the mat';
     await m.engine.analyze({ text, prependEndOfText: false });

@@ -19,6 +19,8 @@ export const en = {
   'tokens.empty': 'No tokens yet: type something above.',
   'tokens.truncated': 'Only the first {kept} of {total} tokens fit this model’s context; the rest are not analysed.',
   'tokens.title': 'Token {index}: id {id}. Click to explain this query.',
+  'tokens.waitingTitle': 'Token {index}: id {id}. Still running through the model.',
+  'tokens.waiting': 'The grid is ready; tokens {from}–{to} are still running through the model.',
   'tokens.groupTitle': '{text}: {count} tokens (GPT-2 splits this character into byte pieces)',
   'tokens.piece': '{k}/{n}',
   'picker.layer': 'Layer',

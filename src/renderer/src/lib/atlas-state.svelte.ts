@@ -419,6 +419,13 @@ export class AtlasState {
       this.watchdog = null;
       await this.analyze(next.text, next.prepend);
       if (run !== this.run) return; // a newer run took over the queue
+      const a = this.analysis;
+      if (!this.pending && a?.rest && a.text === next.text && this.prependEot === next.prepend) {
+        // The square's tokens are drawn; nothing newer was typed meanwhile: now the rest.
+        this.inFlightSince = performance.now();
+        await this.analyze(next.text, next.prepend, false);
+        if (run !== this.run) return;
+      }
       next = this.pending;
     }
     this.inFlightSince = null;
@@ -426,7 +433,13 @@ export class AtlasState {
     void this.ensureSquares();
   }
 
-  async analyze(text: string, prepend: boolean): Promise<void> {
+  /**
+   * One analysis of `text`. `drawnFirst`: a long text whose square changed comes back as the
+   * analysis of the square's tokens (Analysis.rest lists the others) and runAnalyses asks for
+   * the whole next, unless a newer keystroke is waiting: the grid shows an edit near the start
+   * of a long text after the square's share of the model's work.
+   */
+  async analyze(text: string, prepend: boolean, drawnFirst = true): Promise<void> {
     if (!this.atlas) return;
     const id = ++this.latestAnalysis;
     const slowTimer = setTimeout(() => {
@@ -440,6 +453,7 @@ export class AtlasState {
         prependEndOfText: prepend,
         ...(haveSquare === null ? {} : { haveSquare }),
         ...(squares === null ? {} : { squares }),
+        ...(drawnFirst ? { drawnFirst } : {}),
       });
       let result = await this.atlas.analyze(ask(held?.version ?? null, wanted));
       if (id !== this.latestAnalysis) return; // a newer request was sent: its answer wins

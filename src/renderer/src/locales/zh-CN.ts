@@ -17,6 +17,8 @@ export const zhCN: Record<MessageKey, string> = {
   'tokens.empty': '还没有词元：请在上方输入文字。',
   'tokens.truncated': '此模型的上下文只容得下 {total} 个词元中的前 {kept} 个，其余的不做分析。',
   'tokens.title': '词元 {index}：id {id}。点击以查看这个查询的解释。',
+  'tokens.waitingTitle': '词元 {index}：id {id}。模型还在计算它。',
+  'tokens.waiting': '网格已就绪；词元 {from}–{to} 还在模型中计算。',
   'picker.layer': '层',
   'picker.head': '头',
   'picker.current': '层 {layer}、头 {head}',

@@ -120,7 +120,21 @@ export async function openApp(
   page.on('pageerror', (e) => consoleMessages.push(`pageerror: ${e.message}`));
   if (process.env.ATLAS_E2E_MODE === 'web') {
     // Browser mode: the page talks HTTP to a web server on loopback that registers these handlers.
-    const server = await startWebServer({ handlers: observed, rendererDir: RENDERER_DIR });
+    // The bytes the server sends for each reply (it packs { ok: value } the same way), counted
+    // only when asked for: the benchmark's bytes on the wire.
+    const counted = options.onReply
+      ? (Object.fromEntries(
+          Object.entries(observed).map(([channel, handler]) => [
+            channel,
+            async (arg: unknown) => {
+              const value = await handler(arg);
+              options.onReply?.(channel as Channel, pack({ ok: value }).length);
+              return value;
+            },
+          ]),
+        ) as typeof handlers)
+      : observed;
+    const server = await startWebServer({ handlers: counted, rendererDir: RENDERER_DIR });
     context.on('close', () => void server.close());
     await page.goto(withParams(server.url, options.params));
     return { page, context, calls, console: consoleMessages };

@@ -15,7 +15,8 @@
  *    analysis reuses the unchanged prefix.
  *  - bytesPerUpdate: the serialised size of those answers.
  *  - peakRssBytes: the process's high-water mark after the model was loaded and T = 1024 analysed
- *    (builds run in child processes, and onnxruntime-web comes after the reading).
+ *    (builds run in child processes, and onnxruntime-web comes after the reading);
+ *    peakRssSquareFirstBytes: the same with the text asked for as the renderer asks, square first.
  *  - onnxruntimeWeb: the same graph, inputs and fetched outputs on onnxruntime-node and on
  *    onnxruntime-web (WASM, in Node), forward pass only, in this same run.
  *  - tokenizer: see tokenizer-bench.ts (alone: `atlas bench --only tokenizer`).
@@ -156,23 +157,36 @@ async function builtGraph(modelDir: string, cacheDir: string): Promise<{ modelPa
   }
 }
 
-function rssProbe(modelDir: string, cacheDir: string): number {
-  const r = spawnSync(process.execPath, [ATLAS_BIN, 'bench', modelDir, '--rss-probe'], {
-    encoding: 'utf8',
-    env: { ...process.env, XDG_CACHE_HOME: dirname(dirname(cacheDir)) },
-  });
+function rssProbe(modelDir: string, cacheDir: string, squareFirst = false): number {
+  const r = spawnSync(
+    process.execPath,
+    [ATLAS_BIN, 'bench', modelDir, '--rss-probe', ...(squareFirst ? ['--square-first'] : [])],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, XDG_CACHE_HOME: dirname(dirname(cacheDir)) },
+    },
+  );
   if (r.status !== 0) throw new Error(`the RSS probe failed: ${r.stderr}`);
   return (JSON.parse(r.stdout) as { peakRssBytes: number }).peakRssBytes;
 }
 
-/** `atlas bench --rss-probe`: load, analyse the longest text the model takes, type one letter. */
-export async function runRssProbe(modelDir: string, cacheDir: string): Promise<{ peakRssBytes: number; tokens: number }> {
+/**
+ * `atlas bench --rss-probe [--square-first]`: load, analyse the longest text the model takes,
+ * type one letter. With --square-first the text is asked for as the renderer asks: the square's
+ * tokens first, then the rest (two smaller runs than one pass over every token).
+ */
+export async function runRssProbe(
+  modelDir: string,
+  cacheDir: string,
+  squareFirst = false,
+): Promise<{ peakRssBytes: number; tokens: number }> {
   const engine = new Engine({ cacheDir });
   const info = await engine.load(modelDir);
   const analyze = createHandlers(engine)[CHANNELS.analyze];
   const T = Math.min(1024, info.nCtx);
   const text = textOfTokens(engine, T - 1, 5);
-  const first = await analyzeAsRenderer(analyze, text);
+  const square = squareFirst ? await analyzeAsRenderer(analyze, text, null, true) : null;
+  const first = await analyzeAsRenderer(analyze, text, square?.analysis ?? null);
   await analyzeAsRenderer(analyze, `${text}s`, first.analysis);
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   await engine.unload();
@@ -309,6 +323,7 @@ export async function runBench(modelDir: string, o: BenchOptions): Promise<Recor
   // letter typed. This process has done 21 full T = 1024 analyses by now, and the garbage they
   // left before the collector ran is reported beside it.
   report.peakRssBytes = rssProbe(modelDir, o.cacheDir);
+  report.peakRssSquareFirstBytes = rssProbe(modelDir, o.cacheDir, true);
   report.benchProcessPeakRssBytes = process.resourceUsage().maxRSS * 1024;
   await engine.unload();
   if (o.analysisOnly) return report;

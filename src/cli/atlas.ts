@@ -441,6 +441,7 @@ async function bench(args: string[]): Promise<void> {
       'build-runs': { type: 'string' },
       settings: { type: 'boolean', default: false },
       'rss-probe': { type: 'boolean', default: false },
+      'square-first': { type: 'boolean', default: false },
       only: { type: 'string' },
     },
     allowPositionals: true,
@@ -471,7 +472,7 @@ async function bench(args: string[]): Promise<void> {
     analysisOnly,
   };
   const report = values['rss-probe']
-    ? await runRssProbe(modelDir, options.cacheDir)
+    ? await runRssProbe(modelDir, options.cacheDir, values['square-first'])
     : values.settings
       ? await runSettingsBench(modelDir, options)
       : await runBench(modelDir, options);

@@ -86,6 +86,8 @@ interface Loaded {
   history: TrainingHistory | null;
   /** What the last analyses computed, so the next one runs only the changed positions. */
   cache: AnalysisCache;
+  /** The text's ids the last square-first answer was for (the cache then holds their square). */
+  squareFirstOf: readonly number[] | null;
   /** Zero-length past inputs: a plain full forward pass. */
   emptyPast: Record<string, HostTensor>;
   /** Read on first use by explainScore / ablate: every block's weights, wte and wpe. */
@@ -199,6 +201,7 @@ export class Engine {
       induction: null,
       history: readTrainingHistory(dir, { nLayers: c.nLayer, nHeads: c.nHead }),
       cache: new AnalysisCache(shape),
+      squareFirstOf: null,
       emptyPast: AnalysisCache.emptyPast(shape),
       weights: null,
     };
@@ -286,9 +289,13 @@ export class Engine {
     const allTokens = this.tokenInfos(all, req.prependEndOfText, req.text);
     // drawnFirst: when the square changes and the text runs past it, only the square's tokens
     // run now; the rest is asked for next, and runs after them as an append would. Asked again
-    // while the cache holds just the square's tokens (for more heads' squares), it answers the
-    // same from the cache.
-    const first = req.drawnFirst === true && all.length > DRAWN_TOKENS && m.cache.unchangedPrefix(all) <= DRAWN_TOKENS;
+    // for a text answered square first (more heads' squares) while the cache still holds just
+    // its square's tokens: the same first answer, from the cache. A text of exactly
+    // DRAWN_TOKENS tokens typed on at its end is not that: its square does not change.
+    const P = m.cache.unchangedPrefix(all);
+    const again = P === DRAWN_TOKENS && m.cache.holds(all.slice(0, DRAWN_TOKENS)) && sameIds(m.squareFirstOf, all);
+    const first = req.drawnFirst === true && all.length > DRAWN_TOKENS && (P < DRAWN_TOKENS || again);
+    m.squareFirstOf = first ? all : null;
     const ids = first ? all.slice(0, DRAWN_TOKENS) : all;
     const tokens = first ? allTokens.slice(0, DRAWN_TOKENS) : allTokens;
     // Only the positions after the unchanged prefix run through the model (incremental.ts).
@@ -850,4 +857,8 @@ function f32(out: Record<string, HostTensor>, name: string): Float32Array {
   const t = out[name];
   if (!t || !(t.data instanceof Float32Array)) throw new Error(`missing float output ${name}`);
   return t.data;
+}
+
+function sameIds(a: readonly number[] | null, b: readonly number[]): boolean {
+  return a !== null && a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -317,6 +317,29 @@ describe('attention view in Debian Chromium', () => {
     await context.close();
   });
 
+  it('does not show an older text’s score decomposition as the current one while the new one waits', async () => {
+    const edited = `A dog. ${SENTENCE}`;
+    const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, {
+      // The edited text's decomposition answers slowly: in between, the old one must not pass for it.
+      delayFor: (channel, arg) => (channel === 'atlas:explain-score' && (arg as { text?: string }).text === edited ? 2500 : 0),
+    });
+    const input = page.getByTestId('text-input');
+    await input.fill(SENTENCE);
+    await page.getByTestId('stage-dot').click();
+    // A cell that stays on screen after the edit: the old decomposition would match it.
+    await hoverCell(page, 6, 1);
+    await page.mouse.down();
+    await page.mouse.up();
+    await page.getByTestId('selected-cell').waitFor();
+    await page.getByTestId('score-sum').waitFor({ timeout: 10_000 });
+    await input.fill(edited);
+    await expect.poll(() => page.getByTestId('tokens').locator('button').first().textContent(), { timeout: 10_000 }).toBe('A');
+    await page.waitForTimeout(400); // past the hold: the request is out, its answer is not
+    expect(await page.getByTestId('score-sum').count()).toBe(0);
+    await page.getByTestId('score-sum').waitFor({ timeout: 10_000 });
+    await context.close();
+  });
+
   it('draws an edit near the start of a long text before the rest of the text has run', async () => {
     const long = Array.from({ length: 14 }, (_, i) => `Sentence ${i} says the cat sat on the mat.`).join(' ');
     const edited = `A ${long}`;

@@ -10,7 +10,8 @@ import { repoFromModelDir, startFakeHub, type FakeHub } from '../helpers/fake-hu
 import { tempDir } from '../helpers/fixtures';
 import { SMALL_SPEC, writeRandomModel } from '../helpers/random-model';
 
-const SENTENCE = 'Switching models keeps this sentence.';
+// Longer than the 128-token square, so the switch's analysis comes square first and must ask for the rest.
+const SENTENCE = Array.from({ length: 20 }, (_, i) => `Switching models keeps sentence ${i}.`).join(' ');
 
 /** The model library in the browser, downloading from a loopback server that behaves like the Hub. */
 describe('model library in Debian Chromium', () => {
@@ -19,12 +20,12 @@ describe('model library in Debian Chromium', () => {
   let host: ModelHost;
 
   beforeAll(async () => {
-    const gpt2 = writeRandomModel({ ...SMALL_SPEC, nLayer: 2, seed: 21 });
+    const gpt2 = writeRandomModel({ ...SMALL_SPEC, nLayer: 2, nCtx: 200, seed: 21 });
     hub = await startFakeHub({
       'openai-community/gpt2': repoFromModelDir(gpt2, 'e'.repeat(40)),
     });
     hub.faults.trickle = 120_000; // ~6 MB/s, so the progress bar is seen moving
-    const bundled = writeRandomModel(SMALL_SPEC);
+    const bundled = writeRandomModel({ ...SMALL_SPEC, nCtx: 200 });
     writeFileSync(
       join(bundled, 'atlas-model.json'),
       JSON.stringify({ label: 'Bundled test model', description: 'random weights' }),
@@ -80,6 +81,12 @@ describe('model library in Debian Chromium', () => {
     expect(await page.getByTestId('text-input').inputValue()).toBe(SENTENCE);
     expect(await page.getByTestId('atlas-canvas').count()).toBe(1);
     await expect.poll(() => page.getByTestId('atlas-count').textContent()).toBe('8 of 8 heads'); // the new model: 2 layers × 4 heads
+    // The whole text was analysed on the new model, not only the square's tokens.
+    const n = host.engine.tokenize({ text: SENTENCE, prependEndOfText: false }).ids.length;
+    expect(n).toBeGreaterThan(128);
+    expect(n).toBeLessThanOrEqual(200);
+    await expect.poll(() => page.getByTestId('tokens-waiting').count(), { timeout: 10_000 }).toBe(0);
+    expect(await page.getByTestId('tokens').locator('button').count()).toBe(n);
     expect(consoleMessages).toEqual([]);
     await context.close();
   });

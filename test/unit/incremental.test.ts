@@ -203,6 +203,20 @@ describe('incremental analysis', () => {
     expect(typed.tokens.length).toBe(editedIds.length + 1);
     const short = await m.engine.analyze({ text: 'the cat sat', prependEndOfText: false, drawnFirst: true });
     expect(short.rest).toBeUndefined();
+    // Asked again while the cache holds just the square's tokens (for more heads' squares): the
+    // same first answer, from the cache.
+    await m.engine.analyze({ text, prependEndOfText: false, drawnFirst: true });
+    const asked = await m.engine.analyze({ text, prependEndOfText: false, drawnFirst: true });
+    expect(m.engine.lastAnalyzeRunPositions()).toBe(0);
+    expect(asked.rest?.length).toBe(ids.length - DRAWN_TOKENS);
+    // A text of exactly the square's length, typed on at its end: the square does not change,
+    // so the answer is the whole (the first changed token is the 129th).
+    const square = m.engine.tokenizer.decode(ids.slice(0, DRAWN_TOKENS));
+    expect(m.engine.tokenize({ text: square, prependEndOfText: false }).ids.length).toBe(DRAWN_TOKENS);
+    await m.engine.analyze({ text: square, prependEndOfText: false });
+    const onwards = await m.engine.analyze({ text: `${square} dog`, prependEndOfText: false, drawnFirst: true });
+    expect(onwards.rest).toBeUndefined();
+    expect(onwards.tokens.length).toBeGreaterThan(DRAWN_TOKENS);
   });
 
   it('runs nothing when the tokens did not change, and everything when the first token changed', async () => {

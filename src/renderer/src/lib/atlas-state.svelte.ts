@@ -526,7 +526,8 @@ export class AtlasState {
   async loadPredictions(): Promise<void> {
     const a = this.analysis;
     const q = this.focusQuery;
-    if (!this.atlas || !a || a.tokens.length === 0 || a.topK.position === q) return;
+    // An answer with `rest` is followed by the whole text's at once: ask then, not twice.
+    if (!this.atlas || !a || a.tokens.length === 0 || a.rest || a.topK.position === q) return;
     const id = ++this.latestPredictions;
     try {
       const p = await this.atlas.predictions({ text: a.text, prependEndOfText: this.prependEot, position: q });
@@ -619,6 +620,7 @@ export class AtlasState {
       this.contribution = null;
       return;
     }
+    if (a.rest) return; // the whole text's answer follows at once (runAnalyses): asked for then
     const id = ++this.latestContribution;
     const req = { text: a.text, prependEndOfText: this.prependEot, layer: this.layer, head: this.head, token: this.focusQuery };
     try {
@@ -678,7 +680,8 @@ export class AtlasState {
     this.induction = null;
     this.selected = null;
     this.pinned = [];
-    await this.analyze(this.text, this.prependEot);
+    // Through the queue, so a long text's rest is asked for after its square (runAnalyses).
+    await this.runAnalyses(this.text, this.prependEot);
   }
 
   /** The state that makes the current view (shared/view-state.ts). */

@@ -300,7 +300,7 @@ describe('attention view in Debian Chromium', () => {
         if (channel === 'atlas:explain-score' || channel === 'atlas:head-detail') detailTexts.push(text);
         // The typed-over text and its successor answer slowly, so the successor is sent while the
         // typed-over one is still out, and is still out itself when the hold after that one ends.
-        return channel === 'atlas:analyze' && (text === typedOver || text === last) ? 600 : 0;
+        return channel === 'atlas:analyze' && (text === typedOver || text === last) ? 1500 : 0;
       },
     });
     await page.getByTestId('qk-grid').waitFor();
@@ -359,7 +359,8 @@ describe('attention view in Debian Chromium', () => {
     const input = page.getByTestId('text-input');
     await input.fill(long);
     await expect.poll(() => page.getByTestId('tokens').locator('button').count(), { timeout: 20_000 }).toBe(n - 1);
-    expect(await page.getByTestId('tokens-waiting').count()).toBe(0);
+    // The strip lists every token from the first answer on; the whole text's answer ends the wait.
+    await expect.poll(() => page.getByTestId('tokens-waiting').count(), { timeout: 20_000 }).toBe(0);
     await input.fill(edited);
     // The square's tokens are drawn: the grid's first row is the new first token, every token
     // is listed, and the strip says which are still running.

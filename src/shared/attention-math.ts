@@ -78,18 +78,21 @@ export function softmaxRows(
 ): void {
   const inv = opts.scale ? 1 / Math.sqrt(dHead) : 1;
   for (let q = 0; q < T; q++) {
-    const at = q * T;
     const last = opts.mask ? q : T - 1; // keys after the query are masked by position
-    let max = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k <= last; k++) max = Math.max(max, (dot[at + k] ?? 0) * inv);
-    let sum = 0;
-    for (let k = 0; k <= last; k++) {
-      const v = Math.exp((dot[at + k] ?? 0) * inv - max);
-      e[k] = v;
-      sum += v;
-    }
-    row(q, last, sum);
+    row(q, last, softmaxRow(dot, q * T, last + 1, inv, e));
   }
+}
+
+/**
+ * One row of softmaxRows: e[k] = exp(dot[at + k]·inv − max) for the first `n` keys, the row's
+ * maximum taken out first; returns their sum.
+ */
+function softmaxRow(dot: Float32Array, at: number, n: number, inv: number, e: Float64Array): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < n; k++) max = Math.max(max, (dot[at + k] ?? 0) * inv);
+  let sum = 0;
+  for (let k = 0; k < n; k++) sum += e[k] = Math.exp((dot[at + k] ?? 0) * inv - max);
+  return sum;
 }
 
 /**
@@ -118,11 +121,7 @@ export function unmaskedRowsFromPattern(
     const pj = pattern[at + j] ?? Number.NaN;
     if (!(pj > 0) || !Number.isFinite(pj)) {
       // No usable weight (a square not held yet): the plain softmax over every key.
-      let max = Number.NEGATIVE_INFINITY;
-      for (let k = 0; k < T; k++) max = Math.max(max, (dot[at + k] ?? 0) * inv);
-      let sum = 0;
-      for (let k = 0; k < T; k++) sum += e[k] = Math.exp((dot[at + k] ?? 0) * inv - max);
-      row(q, T - 1, sum);
+      row(q, T - 1, softmaxRow(dot, at, T, inv, e));
       continue;
     }
     const lse = (dot[at + j] ?? 0) * inv - Math.log(pj);
@@ -160,23 +159,21 @@ export function unscaledRowsFromPattern(
     const at = q * T;
     let pMax = 0;
     for (let k = 0; k <= q; k++) pMax = Math.max(pMax, pattern[at + k] ?? 0);
-    let sum = 0;
     if (!(pMax > 0) || !Number.isFinite(pMax)) {
       // No usable weight (a square not held yet): the plain softmax of the unscaled scores.
-      let max = Number.NEGATIVE_INFINITY;
-      for (let k = 0; k <= q; k++) max = Math.max(max, dot[at + k] ?? 0);
-      for (let k = 0; k <= q; k++) sum += e[k] = Math.exp((dot[at + k] ?? 0) - max);
-    } else {
-      for (let k = 0; k <= q; k++) {
-        // r^root by repeated squaring.
-        let b = (pattern[at + k] ?? 0) / pMax;
-        let v = 1;
-        for (let n = root; n > 0; n >>= 1) {
-          if (n & 1) v *= b;
-          b *= b;
-        }
-        sum += e[k] = v;
+      row(q, q, softmaxRow(dot, at, q + 1, 1, e));
+      continue;
+    }
+    let sum = 0;
+    for (let k = 0; k <= q; k++) {
+      // r^root by repeated squaring.
+      let b = (pattern[at + k] ?? 0) / pMax;
+      let v = 1;
+      for (let n = root; n > 0; n >>= 1) {
+        if (n & 1) v *= b;
+        b *= b;
       }
+      sum += e[k] = v;
     }
     row(q, q, sum);
   }

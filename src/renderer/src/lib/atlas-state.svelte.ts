@@ -190,12 +190,17 @@ export class AtlasState {
     return this.headSlice('pattern', layer, head);
   }
 
+  /** The squares held for analysis `a` (null: none, or held for another version). */
+  private heldFor(a: Analysis): HeldSquares | null {
+    const sq = this.squares;
+    return sq && sq.version === a.squareVersion ? sq : null;
+  }
+
   private headSlice(kind: 'dot' | 'pattern', layer: number, head: number): Float32Array {
     const a = this.analysis;
     if (!a || a.tokens.length === 0) return new Float32Array(0);
     const T = this.T;
-    const sq = this.squares;
-    const square = sq && sq.version === a.squareVersion ? sq[kind].get(layer * a.model.nHeads + head) : undefined;
+    const square = this.heldFor(a)?.[kind].get(layer * a.model.nHeads + head);
     if (!square) return new Float32Array(T * T).fill(Number.NaN);
     const n = a.drawn; // the engine sends the square of the first `drawn` tokens
     if (T === n) return square;
@@ -222,9 +227,8 @@ export class AtlasState {
     const a = this.analysis;
     if (!a || a.tokens.length === 0) return [];
     const wanted = this.wantedSquares() ?? Array.from({ length: a.model.nLayers * a.model.nHeads }, (_, i) => i);
-    const sq = this.squares;
-    const held = sq && sq.version === a.squareVersion ? sq.dot : null;
-    return wanted.filter((h) => !held?.has(h));
+    const held = this.heldFor(a);
+    return wanted.filter((h) => !held?.dot.has(h));
   }
 
   /**
@@ -236,9 +240,8 @@ export class AtlasState {
     const a = this.analysis;
     if (!a || a.tokens.length === 0 || this.wantedSquares() === null) return [];
     const H = a.model.nHeads;
-    const sq = this.squares;
-    const held = sq && sq.version === a.squareVersion ? sq.dot : null;
-    return Array.from({ length: H }, (_, h) => this.layer * H + h).filter((h) => !held?.has(h));
+    const held = this.heldFor(a);
+    return Array.from({ length: H }, (_, h) => this.layer * H + h).filter((h) => !held?.dot.has(h));
   }
 
   private squaresInFlight: string | null = null;
@@ -290,8 +293,8 @@ export class AtlasState {
         // are the same text's numbers, so they are kept under the new version: dropping them sent
         // the view after them again, and with two tabs on one engine (each fetch moving the
         // cache, each reply a new version) the two pages re-ran the model for ever.
-        const held = this.squares;
-        this.squares = mergeSquares(held && held.version === a.squareVersion ? { ...held, version: r.squareVersion } : null, r);
+        const held = this.heldFor(a);
+        this.squares = mergeSquares(held ? { ...held, version: r.squareVersion } : null, r);
         this.analysis = r;
       }
     } catch (e) {
@@ -459,7 +462,7 @@ export class AtlasState {
       if (id !== this.latestAnalysis) return; // a newer request was sent: its answer wins
       // squareUnchanged: the engine kept the square we hold (the reply carries none). Held for
       // another version (a reply went missing): ask again with the squares.
-      if (result.squareUnchanged && this.squares?.version !== result.squareVersion) {
+      if (result.squareUnchanged && !this.heldFor(result)) {
         result = await this.atlas.analyze(ask(null, wanted));
         if (id !== this.latestAnalysis) return;
       }
@@ -470,7 +473,7 @@ export class AtlasState {
         result = await this.atlas.analyze(ask(null, null));
         if (id !== this.latestAnalysis) return;
       }
-      this.squares = mergeSquares(result.squareVersion === this.squares?.version ? this.squares : null, result);
+      this.squares = mergeSquares(this.heldFor(result), result);
       if (this.model?.id !== result.model.id) this.induction = null;
       this.model = result.model;
       this.analysisArrivedAt = performance.now();

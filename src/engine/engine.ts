@@ -42,7 +42,7 @@ import { ensureBuilt } from './graph-cache';
 import { readModelMeta } from './model-meta';
 import { readTrainingHistory } from './training-history';
 import { FORMAT_LABELS, Gpt2Checkpoint, type Gpt2Config, type OpenOptions } from './gpt2-weights';
-import { AnalysisCache, type RowHook } from './incremental';
+import { AnalysisCache, commonPrefix, type RowHook } from './incremental';
 import { ModelRuntime, type HostTensor } from './runtime';
 import { gpt2Vocabulary, resolveVocabulary, type Vocabulary } from './vocabulary';
 
@@ -467,11 +467,11 @@ export class Engine {
     if (req.token >= T) throw new AtlasError(`token ${req.token} is outside this text (${T} tokens)`);
     const cache = await this.cachedWithRows(ids);
     const dh = D / H;
+    const { wO, bO } = this.outputProjection(m);
     // hook_result of every head at this token: z[token, h] @ W_O[h].
     const z = cache.rows('z', req.layer).subarray(req.token * D, (req.token + 1) * D);
     const headResults = new Float32Array(H * D);
-    for (let h = 0; h < H; h++)
-      headResults.set(headTimesWO(z.subarray(h * dh, (h + 1) * dh), this.outputProjection(m).wO[req.layer], h, D), h * D);
+    for (let h = 0; h < H; h++) headResults.set(headTimesWO(z.subarray(h * dh, (h + 1) * dh), wO[req.layer], h, D), h * D);
     const sigma = cache.finalScale()[req.token] ?? 1;
     const effects = this.logitEffects(headResults.subarray(req.head * D, (req.head + 1) * D), sigma);
     const piece = (id: number): string => this.tokenizer.display(id);
@@ -492,7 +492,7 @@ export class Engine {
       residPre: cache.rows('residPre', req.layer),
       residMid: cache.rows('residMid', req.layer),
       headResults,
-      attnBias: (this.outputProjection(m).bO[req.layer] ?? new Float32Array(D)).slice(),
+      attnBias: (bO[req.layer] ?? new Float32Array(D)).slice(),
       raises: pick(distinctExtremes(effects, LOGIT_TOP, true)),
       lowers: pick(distinctExtremes(effects, LOGIT_TOP, false)),
     };
@@ -604,6 +604,7 @@ export class Engine {
     const cache = await this.cachedWithRows(ids);
     const w = this.interpretWeights(m);
     const block = w.blocks[req.layer] as BlockWeights;
+    const { wO, bO } = this.outputProjection(m);
     const residPre = cache.rows('residPre', req.layer);
     // Earlier layers' head outputs and MLP outputs, [T, H, D] and [T, D], at the two positions only.
     const positions = new Set([req.query, req.key]);
@@ -617,10 +618,7 @@ export class Engine {
       const mlp = new Float32Array(T * D);
       for (const t of positions) {
         for (let h = 0; h < H; h++) {
-          res.set(
-            headTimesWO(z.subarray((t * H + h) * dh, (t * H + h + 1) * dh), this.outputProjection(m).wO[l], h, D),
-            (t * H + h) * D,
-          );
+          res.set(headTimesWO(z.subarray((t * H + h) * dh, (t * H + h + 1) * dh), wO[l], h, D), (t * H + h) * D);
         }
         for (let i = 0; i < D; i++) mlp[t * D + i] = (next[t * D + i] ?? 0) - (mid[t * D + i] ?? 0);
       }
@@ -636,7 +634,7 @@ export class Engine {
         embed: w.wte.subarray((ids[t] ?? 0) * D, ((ids[t] ?? 0) + 1) * D),
         pos: w.wpe.subarray(t * D, (t + 1) * D),
         result: results,
-        bO: this.outputProjection(m).bO,
+        bO,
         mlpOut: mlpOuts,
         position: t,
       });
@@ -685,17 +683,10 @@ export class Engine {
     // The head's hook_result at every position: z · W_O (bias excluded), as in headDetail.
     const z = cache.rows('z', req.layer);
     const dh = D / H;
+    const wO = this.outputProjection(m).wO[req.layer];
     const result = new Float32Array(T * D);
     for (let t = 0; t < T; t++) {
-      result.set(
-        headTimesWO(
-          z.subarray((t * H + req.head) * dh, (t * H + req.head + 1) * dh),
-          this.outputProjection(m).wO[req.layer],
-          req.head,
-          D,
-        ),
-        t * D,
-      );
+      result.set(headTimesWO(z.subarray((t * H + req.head) * dh, (t * H + req.head + 1) * dh), wO, req.head, D), t * D);
     }
     const headRow = (t: number): Float32Array => result.subarray(t * D, (t + 1) * D);
     const mean = new Float64Array(D);
@@ -860,5 +851,5 @@ function f32(out: Record<string, HostTensor>, name: string): Float32Array {
 }
 
 function sameIds(a: readonly number[] | null, b: readonly number[]): boolean {
-  return a !== null && a.length === b.length && a.every((v, i) => v === b[i]);
+  return a !== null && a.length === b.length && commonPrefix(a, b) === a.length;
 }

@@ -100,7 +100,12 @@ export async function openApp(
   const page = await context.newPage();
   const handlers = createHandlers(engine, Promise.resolve(), null, options.host ?? null);
   const calls: Channel[] = [];
-  /** The same handlers, recording calls and holding replies as the test asks. */
+  const web = process.env.ATLAS_E2E_MODE === 'web';
+  /**
+   * The same handlers, recording calls and holding replies as the test asks. In browser mode
+   * they also count the bytes the server sends for each reply (it packs { ok: value } the same
+   * way), when asked to (the benchmark's bytes on the wire); the binding below counts its own.
+   */
   const observed = Object.fromEntries(
     Object.entries(handlers).map(([channel, handler]) => [
       channel,
@@ -108,6 +113,7 @@ export async function openApp(
         calls.push(channel as Channel);
         const delay = options.delayFor?.(channel as Channel, arg) ?? 0;
         const value = await handler(arg);
+        if (web && options.onReply) options.onReply(channel as Channel, pack({ ok: value }).length);
         if (delay > 0) await new Promise((r) => setTimeout(r, delay));
         return value;
       },
@@ -118,23 +124,9 @@ export async function openApp(
     if (m.type() === 'error' || m.type() === 'warning') consoleMessages.push(`${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => consoleMessages.push(`pageerror: ${e.message}`));
-  if (process.env.ATLAS_E2E_MODE === 'web') {
+  if (web) {
     // Browser mode: the page talks HTTP to a web server on loopback that registers these handlers.
-    // The bytes the server sends for each reply (it packs { ok: value } the same way), counted
-    // only when asked for: the benchmark's bytes on the wire.
-    const counted = options.onReply
-      ? (Object.fromEntries(
-          Object.entries(observed).map(([channel, handler]) => [
-            channel,
-            async (arg: unknown) => {
-              const value = await handler(arg);
-              options.onReply?.(channel as Channel, pack({ ok: value }).length);
-              return value;
-            },
-          ]),
-        ) as typeof handlers)
-      : observed;
-    const server = await startWebServer({ handlers: counted, rendererDir: RENDERER_DIR });
+    const server = await startWebServer({ handlers: observed, rendererDir: RENDERER_DIR });
     context.on('close', () => void server.close());
     await page.goto(withParams(server.url, options.params));
     return { page, context, calls, console: consoleMessages };

@@ -340,6 +340,33 @@ describe('attention view in Debian Chromium', () => {
     await context.close();
   });
 
+  it('does not show an older text’s vectors as the current ones after an edit that keeps the token count', async () => {
+    const edited = SENTENCE.replace('cat', 'dog');
+    const engine = suite.vm.engine;
+    const count = (text: string): number => engine.tokenize({ text, prependEndOfText: false }).ids.length;
+    expect(count(edited)).toBe(count(SENTENCE)); // the case the token count could not tell apart
+    const { page, context } = await openApp(suite.browser, suite.url, engine, {
+      // The edited text's detail answers slowly: in between, the old one must not pass for it.
+      delayFor: (channel, arg) => (channel === 'atlas:head-detail' && (arg as { text?: string }).text === edited ? 2500 : 0),
+    });
+    const input = page.getByTestId('text-input');
+    await input.fill(SENTENCE);
+    await page.getByTestId('dot-sum').waitFor({ timeout: 10_000 });
+    await page.getByTestId('delta-e-norm').waitFor({ timeout: 10_000 });
+    const before = await page.getByTestId('dot-sum').getAttribute('data-value');
+    await input.fill(edited);
+    await expect
+      .poll(() => page.getByTestId('tokens').locator('button').nth(1).textContent(), { timeout: 10_000 })
+      .toContain('dog');
+    await page.waitForTimeout(400); // past the hold: the request is out, its answer is not
+    // Before: the first text's q·k and ΔE stayed on screen under the edited text's tokens.
+    expect(await page.getByTestId('dot-sum').count()).toBe(0);
+    expect(await page.getByTestId('delta-e-norm').count()).toBe(0);
+    await page.getByTestId('dot-sum').waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('dot-sum').getAttribute('data-value')).not.toBe(before);
+    await context.close();
+  });
+
   it('draws an edit near the start of a long text before the rest of the text has run', async () => {
     const long = Array.from({ length: 14 }, (_, i) => `Sentence ${i} says the cat sat on the mat.`).join(' ');
     const edited = `A ${long}`;

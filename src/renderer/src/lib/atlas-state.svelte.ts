@@ -58,6 +58,12 @@ export interface HeadRef {
 /** Heads a person pins by hand; the presets may show a whole layer or column of heads. */
 export const MAX_PINNED = 4;
 
+/** The text, and whether an end-of-text token was put before it, that a request was made for. */
+export interface AskedFor {
+  text: string;
+  prepend: boolean;
+}
+
 export interface Cell {
   /** Query position (attends from). */
   q: number;
@@ -73,6 +79,8 @@ export class AtlasState {
   /** The drawn squares held for the analysis's squareVersion (read them through headDot / weightsOf). */
   squares = $state.raw<HeldSquares | null>(null);
   detail = $state.raw<HeadDetail | null>(null);
+  /** The text `detail` was asked for (answeredFor). */
+  private detailFor = $state.raw<AskedFor | null>(null);
   error = $state<string | null>(null);
   slow = $state(false);
 
@@ -105,6 +113,8 @@ export class AtlasState {
   trainingHistory = $state.raw<TrainingHistory | null>(null);
   private historyFor: string | null = null;
   contribution = $state.raw<Contribution | null>(null);
+  /** The text `contribution` was asked for (answeredFor). */
+  private contributionFor = $state.raw<AskedFor | null>(null);
   /** Predictions at a focused query other than the last (the analysis carries the last one's). */
   otherPredictions = $state.raw<{ analysis: Analysis; predictions: Predictions } | null>(null);
   /** performance.now() when a data export started, while it runs. */
@@ -586,7 +596,10 @@ export class AtlasState {
     const req = { text: a.text, prependEndOfText: this.prependEot, layer: this.layer, head: this.head };
     try {
       const d = await this.atlas.headDetail(req);
-      if (id === this.latestDetail) this.detail = d;
+      if (id === this.latestDetail) {
+        this.detail = d;
+        this.detailFor = { text: req.text, prepend: req.prependEndOfText };
+      }
     } catch (e) {
       if (id === this.latestDetail) this.error = t('error.generic', { message: (e as Error).message });
     }
@@ -628,7 +641,10 @@ export class AtlasState {
     const req = { text: a.text, prependEndOfText: this.prependEot, layer: this.layer, head: this.head, token: this.focusQuery };
     try {
       const c = await this.atlas.contribution(req);
-      if (id === this.latestContribution) this.contribution = c;
+      if (id === this.latestContribution) {
+        this.contribution = c;
+        this.contributionFor = { text: req.text, prepend: req.prependEndOfText };
+      }
     } catch (e) {
       if (id === this.latestContribution) this.error = t('error.generic', { message: (e as Error).message });
     }
@@ -641,8 +657,18 @@ export class AtlasState {
       c.layer === this.layer &&
       c.head === this.head &&
       c.token === this.focusQuery &&
-      c.T === (this.analysis?.tokens.length ?? -1)
+      c.T === (this.analysis?.tokens.length ?? -1) &&
+      this.answersCurrentText(this.contributionFor)
     );
+  }
+
+  /**
+   * Whether an answer asked for `f` belongs to the text shown now. The token count alone is not
+   * enough: a letter typed inside a word often keeps it, and an older text's vectors were then
+   * drawn as the new text's until the next pause's answer came.
+   */
+  answersCurrentText(f: AskedFor | null): boolean {
+    return !!f && f.text === this.analysis?.text && f.prepend === this.prependEot;
   }
 
   /** Reads the library; keeps polling while a download or a load is under way. */
@@ -827,7 +853,13 @@ export class AtlasState {
   /** Whether the loaded detail belongs to what is on screen. */
   detailIsCurrent(): boolean {
     const d = this.detail;
-    return !!d && d.layer === this.layer && d.head === this.head && d.T === (this.analysis?.tokens.length ?? -1);
+    return (
+      !!d &&
+      d.layer === this.layer &&
+      d.head === this.head &&
+      d.T === (this.analysis?.tokens.length ?? -1) &&
+      this.answersCurrentText(this.detailFor)
+    );
   }
 
   stepStage(delta: number): void {

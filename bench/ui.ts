@@ -81,8 +81,7 @@ interface MeasureWindow {
  * The in-page half, as source text: tsx would wrap named functions in a helper the page does
  * not have, so the page gets plain JavaScript.
  */
-const measureSource = (): string => `var hashOf = ${HASH};
-var signature = ${SIGNATURE};
+const measureSource = (): string => `var signature = ${SIGNATURE};
 var lastLabelIs = ${LAST_LABEL};
 window.__atlasMeasure = function (doneSrc, arg) {
   return new Promise(function (resolve, reject) {
@@ -127,18 +126,15 @@ const LAST_LABEL = `(grid, want) => {
 }`;
 /**
  * What the grid draws, cheaply: its stage, its first 400 cells' values and radii (a grid of at
- * most 32 tokens a side, one element per cell), or its batched cell paths (larger grids draw
- * every cell of one fill in one path; QkGrid.svelte). Empty cells (a head whose square is still
- * on its way) do not count as drawn: the signature is '' until none is left.
+ * most 32 tokens a side, one element per cell), or the signature of its painted cells (larger
+ * grids paint every cell on one canvas and carry a hash of what they painted; QkGrid.svelte).
+ * Empty cells (a head whose square is still on its way) do not count as drawn: the signature is
+ * '' until none is left.
  */
-const SIGNATURE = `(grid) => !grid || grid.querySelector('.empty') ? '' : grid.getAttribute('data-stage') + '|' + Array.from(grid.querySelectorAll('[data-value]')).slice(0, 400).map((e) => (e.getAttribute('data-value') || '') + (e.getAttribute('r') || '')).join(',') + '|' + Array.from(grid.querySelectorAll('.batched path')).map((p) => (p.getAttribute('class') || '') + (p.getAttribute('fill-opacity') || '') + ':' + hashOf(p.getAttribute('d') || '')).join(',')`;
-/** A short hash of a long path (hundreds of kB at 128 tokens), so the signature stays cheap to compare. */
-const HASH = `(d) => { let h = 0; for (let i = 0; i < d.length; i++) h = (h * 31 + d.charCodeAt(i)) | 0; return d.length + '#' + h; }`;
+const SIGNATURE = `(grid) => !grid || grid.querySelector('.empty') ? '' : grid.getAttribute('data-stage') + '|' + Array.from(grid.querySelectorAll('[data-value]')).slice(0, 400).map((e) => (e.getAttribute('data-value') || '') + (e.getAttribute('r') || '')).join(',') + '|' + (grid.querySelector('.batched')?.getAttribute('data-drawn') || '')`;
 
 async function gridSignature(page: Page): Promise<string> {
-  return (await page.evaluate(
-    `((hashOf) => (${SIGNATURE})(document.querySelector('[data-testid="qk-grid"]')))(${HASH})`,
-  )) as string;
+  return (await page.evaluate(`(${SIGNATURE})(document.querySelector('[data-testid="qk-grid"]'))`)) as string;
 }
 
 async function benchModel(name: string, engine: Engine, url: string): Promise<Record<string, unknown>> {

@@ -428,6 +428,46 @@ describe('attention view in Debian Chromium', () => {
     await chooseHead(page, 0, 0);
     const hooks = await suite.vm.engine.run(ids, [hookNames(0).dot]);
     const dot0 = hooks[hookNames(0).dot]?.data as Float32Array; // [H, T, T]
+    // The canvas paints each large dot in its sign's colour at the cell's centre: orange
+    // (--pos, #e66101) for q·k > 0, purple (--neg, #5e3c99) below 0, read back from its pixels.
+    const drawnT = Math.min(ids.length, 128);
+    let top = 0;
+    for (let q = 0; q < drawnT; q++)
+      for (let k = 0; k < drawnT; k++) top = Math.max(top, Math.abs(dot0[q * ids.length + k] ?? 0));
+    const big: [number, number, number][] = [];
+    for (let q = 0; q < drawnT; q += 3)
+      for (let k = 0; k < drawnT; k += 5) {
+        const v = dot0[q * ids.length + k] ?? 0;
+        if (Math.abs(v) >= 0.3 * top) big.push([q, k, v]);
+      }
+    expect(big.some(([, , v]) => v > 0)).toBe(true);
+    expect(big.some(([, , v]) => v < 0)).toBe(true);
+    const pixels = await page.evaluate((cells) => {
+      const layer = document.querySelector('[data-testid="qk-grid"] .batched') as SVGForeignObjectElement;
+      const canvas = layer.querySelector('canvas') as HTMLCanvasElement;
+      const n = Number(layer.closest('svg')?.getAttribute('data-tokens'));
+      const side = Number(layer.getAttribute('width'));
+      const scale = window.devicePixelRatio;
+      const img = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, canvas.width, canvas.height);
+      return cells.map(([q, k]) => {
+        // 3Blue1Brown orientation: queries along the top (columns), keys down the rows.
+        const x = Math.floor(((q + 0.5) * side * scale) / n);
+        const y = Math.floor(((k + 0.5) * side * scale) / n);
+        const at = (y * canvas.width + x) * 4;
+        return Array.from(img.data.slice(at, at + 4));
+      });
+    }, big);
+    big.forEach(([q, k, v], i) => {
+      const [r, g, b, a] = pixels[i] ?? [];
+      const want = v > 0 ? [0xe6, 0x61, 0x01] : [0x5e, 0x3c, 0x99];
+      expect(a, `alpha at q ${q}, k ${k}`).toBeGreaterThan(0.5 * 255);
+      for (const [got, w] of [
+        [r, want[0]],
+        [g, want[1]],
+        [b, want[2]],
+      ] as const)
+        expect(Math.abs((got ?? -99) - (w ?? 0)), `colour at q ${q}, k ${k} (${v})`).toBeLessThanOrEqual(6);
+    });
     for (const [q, k] of [
       [100, 99],
       [127, 3],

@@ -41,12 +41,30 @@ function titleHeight(title: FigureTitle): number {
   return TITLE_PAD + TITLE_FONT + (title.length - 1) * (SUB_FONT + 6) + TITLE_PAD;
 }
 
+/**
+ * Parts of a live SVG drawn another way on screen (a grid's cells on a canvas) that a file
+ * must carry as vectors: the part's owner registers how to build them, styled inline.
+ */
+const standIns = new WeakMap<Element, () => SVGElement>();
+
+/** Registers `build` as what the exports put in place of `el`; returns the unregistration. */
+export function registerVectorStandIn(el: Element, build: () => SVGElement): () => void {
+  standIns.set(el, build);
+  return () => {
+    if (standIns.get(el) === build) standIns.delete(el);
+  };
+}
+
 /** A clone of a live SVG with its computed styles inline; scrolled labels put back in place. */
 function inlineSvg(svg: SVGSVGElement): SVGSVGElement {
   const clone = svg.cloneNode(true) as SVGSVGElement;
   const live = [svg, ...svg.querySelectorAll('*')];
   const copies = [clone, ...clone.querySelectorAll('*')];
+  const replaced: [Element, SVGElement][] = [];
   live.forEach((el, i) => {
+    const build = standIns.get(el);
+    const standIn = copies[i];
+    if (build && standIn) replaced.push([standIn, build()]);
     const cs = getComputedStyle(el);
     const copy = copies[i] as SVGElement | undefined;
     if (!copy) return;
@@ -55,6 +73,7 @@ function inlineSvg(svg: SVGSVGElement): SVGSVGElement {
     if (el.classList.contains('sticky')) copy.removeAttribute('transform');
     copy.removeAttribute('class');
   });
+  for (const [copy, vectors] of replaced) copy.replaceWith(vectors);
   return clone;
 }
 

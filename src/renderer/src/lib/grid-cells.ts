@@ -203,59 +203,61 @@ export function paintCells(ctx: CanvasRenderingContext2D, s: CellShapes, colors:
   ctx.setTransform(scale, 0, 0, scale, 0, 0);
   ctx.clearRect(0, 0, side, side);
   const c = s.cell;
-  const fills = new Map<number, Path2D>();
-  const future = new Path2D();
-  const masked = new Path2D();
-  let anyFuture = false;
-  let anyMasked = false;
+  // Cells by fill (kind and opacity level), so each fill is one path and one fill call.
+  const groups = new Map<number, number[]>();
+  const outlined: number[] = [];
+  const struck: number[] = [];
   for (let i = 0; i < s.kind.length; i++) {
     const kind = s.kind[i] ?? 0;
-    if ((kind === CellKind.none && !s.future[i]) || kind === CellKind.empty) continue;
-    const [x, y] = centre(s, i);
-    if (kind === CellKind.masked) {
-      const a = c * 0.28;
-      masked.moveTo(x - a, y - a);
-      masked.lineTo(x + a, y + a);
-      masked.moveTo(x - a, y + a);
-      masked.lineTo(x + a, y - a);
-      anyMasked = true;
-      continue;
-    }
-    const r = s.radius[i] ?? 0;
-    const addShape = (p: Path2D): void => {
-      if (r > 0) {
-        p.moveTo(x + r, y - s.dotShift);
-        p.arc(x, y - s.dotShift, r, 0, 2 * Math.PI);
-      } else p.rect(x - c / 2 + 0.5, y - c / 2 + 0.5, c - 1, c - 1);
-    };
-    if (s.future[i]) {
-      addShape(future);
-      anyFuture = true;
-    }
-    if (kind === CellKind.none) continue;
+    if (s.future[i]) outlined.push(i);
+    if (kind === CellKind.masked) struck.push(i);
+    if (kind === CellKind.none || kind === CellKind.masked || kind === CellKind.empty) continue;
     const key = kind * 256 + (s.level[i] ?? 0);
-    let p = fills.get(key);
-    if (!p) fills.set(key, (p = new Path2D()));
-    addShape(p);
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
   }
-  for (const [key, p] of fills) {
+  /** Dots as circles (radius > 0), weights as squares, each added to the current path. */
+  const shapes = (cells: number[]): void => {
+    ctx.beginPath();
+    for (const i of cells) {
+      const [x, y] = centre(s, i);
+      const r = s.radius[i] ?? 0;
+      if (r > 0) {
+        ctx.moveTo(x + r, y - s.dotShift);
+        ctx.arc(x, y - s.dotShift, r, 0, 2 * Math.PI);
+      } else ctx.rect(x - c / 2 + 0.5, y - c / 2 + 0.5, c - 1, c - 1);
+    }
+  };
+  for (const [key, cells] of groups) {
     ctx.globalAlpha = (key % 256) / OPACITY_LEVELS;
     ctx.fillStyle = fillOf(Math.floor(key / 256), colors);
-    ctx.fill(p);
+    shapes(cells);
+    ctx.fill();
   }
   ctx.globalAlpha = 1;
-  if (anyFuture) {
+  if (outlined.length) {
     ctx.strokeStyle = colors.future;
     ctx.lineWidth = 2;
     ctx.setLineDash([3, 2]);
-    ctx.stroke(future);
+    shapes(outlined);
+    ctx.stroke();
     ctx.setLineDash([]);
   }
-  if (anyMasked) {
+  if (struck.length) {
     ctx.globalAlpha = 0.55;
     ctx.strokeStyle = colors.muted;
     ctx.lineWidth = 1.2;
-    ctx.stroke(masked);
+    const a = c * 0.28;
+    ctx.beginPath();
+    for (const i of struck) {
+      const [x, y] = centre(s, i);
+      ctx.moveTo(x - a, y - a);
+      ctx.lineTo(x + a, y + a);
+      ctx.moveTo(x - a, y + a);
+      ctx.lineTo(x + a, y - a);
+    }
+    ctx.stroke();
     ctx.globalAlpha = 1;
   }
 }

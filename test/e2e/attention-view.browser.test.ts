@@ -407,6 +407,39 @@ describe('attention view in Debian Chromium', () => {
     await context.close();
   });
 
+  it('paints a large grid at the screen’s pixel density, and repaints it in the dark theme', async () => {
+    const long = Array.from({ length: 5 }, (_, i) => `Sentence ${i} says the cat sat on the mat.`).join(' ');
+    for (const colorScheme of ['light', 'dark'] as const) {
+      const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, { deviceScaleFactor: 2, colorScheme });
+      await page.getByTestId('text-input').fill(long);
+      await page.locator('[data-testid="qk-grid"] .batched[data-drawn]').waitFor({ timeout: 10_000 });
+      const got = await page.evaluate(() => {
+        const layer = document.querySelector('[data-testid="qk-grid"] .batched') as SVGForeignObjectElement;
+        const canvas = layer.querySelector('canvas') as HTMLCanvasElement;
+        const side = Number(layer.getAttribute('width'));
+        // The most opaque pixel: the centre of the largest |q·k|'s dot, drawn at full opacity.
+        const img = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, canvas.width, canvas.height);
+        let best = 3;
+        for (let at = 7; at < img.data.length; at += 4) if ((img.data[at] ?? 0) > (img.data[best] ?? 0)) best = at;
+        const colour = Array.from(img.data.slice(best - 3, best + 1));
+        return { device: canvas.width, css: parseFloat(canvas.style.width), side, colour };
+      });
+      // Two device pixels per CSS pixel, and at least the grid's size: nothing is upscaled.
+      expect(got.device / got.css).toBe(2);
+      expect(got.css).toBeGreaterThanOrEqual(got.side);
+      // The theme's own colours (styles.css): a dot is orange or purple in light, light orange or lavender in dark.
+      const palette = colorScheme === 'light' ? ['e66101', '5e3c99'] : ['fdb863', 'b2abd2'];
+      const [r, g, b, a] = got.colour;
+      expect(a).toBe(255);
+      const near = palette.some((hex) =>
+        [0, 1, 2].every((i) => Math.abs(parseInt(hex.slice(2 * i, 2 * i + 2), 16) - ([r, g, b][i] ?? -99)) <= 2),
+      );
+      expect(near, `most opaque pixel ${got.colour.join(',')} in ${colorScheme}`).toBe(true);
+      await page.screenshot({ path: `${SHOTS}/grid-canvas-2x-${colorScheme}.png` });
+      await context.close();
+    }
+  });
+
   it('scales to a long sentence and says what the view keeps', async () => {
     const { page, context } = await openApp(suite.browser, suite.url, suite.vm.engine, { width: 1280, height: 800 });
     const long = Array.from({ length: 12 }, (_, i) => `Sentence ${i} says the cat sat on the mat.`).join(' ');

@@ -79,6 +79,8 @@ export async function openApp(
     width?: number;
     height?: number;
     colorScheme?: 'light' | 'dark';
+    /** Device pixels per CSS pixel (2: a high-density laptop screen). */
+    deviceScaleFactor?: number;
     /** Milliseconds to hold a reply, to test slow and out-of-order answers. */
     delayFor?: (channel: Channel, arg: unknown) => number;
     /** Model library and switching; without it the library channels answer "not available". */
@@ -96,6 +98,7 @@ export async function openApp(
     viewport: { width: options.width ?? 1280, height: options.height ?? 800 },
     colorScheme: options.colorScheme ?? 'light',
     locale: options.locale ?? 'en-US',
+    deviceScaleFactor: options.deviceScaleFactor ?? 1,
   });
   const page = await context.newPage();
   const handlers = createHandlers(engine, Promise.resolve(), null, options.host ?? null);

@@ -449,6 +449,10 @@ describe('attention view in Debian Chromium', () => {
             return canvas.width / parseFloat(canvas.style.width);
           });
         await expect.poll(density, { timeout: 5_000 }).toBe(1);
+        // A zoom to 110 %: the bitmap keeps its size (it grows in 256-pixel steps), its size on
+        // the page must still follow, or the cells would drift off their labels.
+        await cdp.send('Emulation.setDeviceMetricsOverride', { width: 1280, height: 802, deviceScaleFactor: 1.1, mobile: false });
+        await expect.poll(async () => Math.round((await density()) * 1000) / 1000, { timeout: 5_000 }).toBe(1.1);
       }
       await context.close();
     }
@@ -493,13 +497,17 @@ describe('attention view in Debian Chromium', () => {
       const layer = document.querySelector('[data-testid="qk-grid"] .batched') as SVGForeignObjectElement;
       const canvas = layer.querySelector('canvas') as HTMLCanvasElement;
       const n = Number(layer.closest('svg')?.getAttribute('data-tokens'));
-      const side = Number(layer.getAttribute('width'));
+      // The grid's frame, in the canvas's own coordinates (the layer leaves a margin around it).
+      const frame = layer.closest('svg')?.querySelector('.frame') as SVGRectElement;
+      const ox = Number(frame.getAttribute('x')) - Number(layer.getAttribute('x'));
+      const oy = Number(frame.getAttribute('y')) - Number(layer.getAttribute('y'));
+      const c = Number(frame.getAttribute('width')) / n;
       const scale = window.devicePixelRatio;
       const img = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, canvas.width, canvas.height);
       return cells.map(([q, k]) => {
         // 3Blue1Brown orientation: queries along the top (columns), keys down the rows.
-        const x = Math.floor(((q + 0.5) * side * scale) / n);
-        const y = Math.floor(((k + 0.5) * side * scale) / n);
+        const x = Math.floor((ox + (q + 0.5) * c) * scale);
+        const y = Math.floor((oy + (k + 0.5) * c) * scale);
         const at = (y * canvas.width + x) * 4;
         return Array.from(img.data.slice(at, at + 4));
       });

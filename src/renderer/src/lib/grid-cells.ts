@@ -13,6 +13,11 @@
 
 /** Opacity levels: a 1/48 step is below what the eye separates, and each level is one fill. */
 export const OPACITY_LEVELS = 48;
+/**
+ * Room around the grid on the canvas, CSS px: a future cell's 2 px outline and the edge dots'
+ * antialiasing reach past the grid's edge, as they did in the SVG.
+ */
+export const CELL_MARGIN = 2;
 
 export const CellKind = {
   none: 0,
@@ -194,14 +199,15 @@ export function fillOf(kind: number, colors: CellColors): string {
 }
 
 /**
- * Paints the cells onto a canvas whose CSS size is n·cell square, at `scale` device pixels per
- * CSS px. Fills first (one path per colour and opacity level), then the future outlines and the
- * masked crosses, as the SVG draws them. Empty cells are left to the SVG.
+ * Paints the cells onto a canvas at `scale` device pixels per CSS px, the grid's top-left corner
+ * CELL_MARGIN in from the canvas's. Fills first (one path per colour and opacity level), then the
+ * future outlines and the masked crosses, as the SVG draws them. Empty cells are left to the SVG.
  */
 export function paintCells(ctx: CanvasRenderingContext2D, s: CellShapes, colors: CellColors, scale: number): void {
-  const side = s.n * s.cell;
-  ctx.setTransform(scale, 0, 0, scale, 0, 0);
-  ctx.clearRect(0, 0, side, side);
+  // The whole bitmap: a larger grid painted before may have left cells anywhere on it.
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  ctx.setTransform(scale, 0, 0, scale, CELL_MARGIN * scale, CELL_MARGIN * scale);
   const c = s.cell;
   // Cells by fill (kind and opacity level), so each fill is one path and one fill call.
   const groups = new Map<number, number[]>();

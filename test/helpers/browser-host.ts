@@ -114,7 +114,9 @@ export async function openApp(
       channel,
       async (arg: unknown) => {
         calls.push(channel as Channel);
-        const delay = options.delayFor?.(channel as Channel, arg) ?? 0;
+        // In browser mode a held reply is held on its way back (see the route below), not here:
+        // here it would hold the server's engine queue, as a slow engine would, not a slow reply.
+        const delay = web ? 0 : (options.delayFor?.(channel as Channel, arg) ?? 0);
         const value = await handler(arg);
         if (web && options.onReply) options.onReply(channel as Channel, pack({ ok: value }).length);
         if (delay > 0) await new Promise((r) => setTimeout(r, delay));
@@ -131,7 +133,30 @@ export async function openApp(
     // Browser mode: the page talks HTTP to a web server on loopback that registers these handlers.
     const server = await startWebServer({ handlers: observed, rendererDir: RENDERER_DIR });
     context.on('close', () => void server.close());
-    await page.goto(withParams(server.url, options.params));
+    // The page's own query (a view to restore, ?view=…) comes along to the web server's URL,
+    // beside the session token that URL carries.
+    const delayFor = options.delayFor;
+    if (delayFor) {
+      await page.route('**/api/**', async (route) => {
+        const req = route.request();
+        const path = new URL(req.url()).pathname;
+        const channel = decodeURIComponent(path.slice(path.indexOf('/api/') + '/api/'.length)) as Channel;
+        const body = req.postDataBuffer();
+        let delay = 0;
+        try {
+          delay = body ? delayFor(channel, unpack(new Uint8Array(body))) : 0;
+        } catch {
+          // A test's rule written for requests with a text, shown one without: not held.
+        }
+        if (delay <= 0) return route.continue();
+        const response = await route.fetch();
+        await new Promise((r) => setTimeout(r, delay));
+        await route.fulfill({ response }).catch(() => {}); // the page may be gone by then
+      });
+    }
+    const target = new URL(server.url);
+    for (const [k, v] of new URL(url).searchParams) target.searchParams.set(k, v);
+    await page.goto(withParams(target.toString(), options.params));
     return { page, context, calls, console: consoleMessages };
   }
   await page.exposeFunction('__atlasTransport', async (channel: string, request: string): Promise<string> => {

@@ -5,7 +5,6 @@
  * empty cell for NaN; keys down the rows (3Blue1Brown) unless transposed.
  */
 import { describe, expect, it } from 'vitest';
-import { isMasked } from '../../src/shared/attention-math';
 import {
   CellKind,
   OPACITY_LEVELS,
@@ -33,7 +32,6 @@ function inputs(over: Partial<CellInputs> = {}): CellInputs {
     transposed: false,
     rMax: 14 * 0.46,
     dotShift: 0,
-    isMasked,
     ...over,
   };
 }

@@ -62,12 +62,11 @@ function inlineSvg(svg: SVGSVGElement): SVGSVGElement {
   const copies = [clone, ...clone.querySelectorAll('*')];
   const replaced: [Element, SVGElement][] = [];
   live.forEach((el, i) => {
-    const build = standIns.get(el);
-    const standIn = copies[i];
-    if (build && standIn) replaced.push([standIn, build()]);
-    const cs = getComputedStyle(el);
     const copy = copies[i] as SVGElement | undefined;
     if (!copy) return;
+    const build = standIns.get(el);
+    if (build) replaced.push([copy, build()]);
+    const cs = getComputedStyle(el);
     copy.setAttribute('style', STYLE_PROPS.map((p) => `${p}:${cs.getPropertyValue(p)}`).join(';'));
     // Axis labels that follow the scroll position are exported where they belong unscrolled.
     if (el.classList.contains('sticky')) copy.removeAttribute('transform');

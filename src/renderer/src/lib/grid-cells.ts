@@ -11,6 +11,8 @@
  * hand: it is a few dozen lines of 2-D canvas calls no library does for us.
  */
 
+import { isMasked } from '../../../shared/attention-math';
+
 /** Opacity levels: a 1/48 step is below what the eye separates, and each level is one fill. */
 export const OPACITY_LEVELS = 48;
 /**
@@ -57,7 +59,6 @@ export interface CellInputs {
   /** Largest dot radius and its upward shift, CSS px. */
   rMax: number;
   dotShift: number;
-  isMasked: (q: number, k: number) => boolean;
 }
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
@@ -83,7 +84,7 @@ export function cellShapes(x: CellInputs): CellShapes {
     for (let k = 0; k < n; k++) {
       const i = x.transposed ? q * n + k : k * n + q;
       const v = values[q * n + k] ?? 0;
-      const hidden = x.isMasked(q, k);
+      const hidden = isMasked(q, k);
       if (Number.isNaN(v)) out.kind[i] = CellKind.empty;
       else if (x.showMask && hidden) out.kind[i] = CellKind.masked;
       else if (x.squares) {
@@ -140,6 +141,102 @@ function centre(s: CellShapes, i: number): [number, number] {
   return [col * s.cell + s.cell / 2, row * s.cell + s.cell / 2];
 }
 
+/** How the cells' strokes are drawn, on the canvas and in the exports alike (as the SVG's CSS). */
+const FUTURE_STROKE = { width: 2, dash: [3, 2] };
+const MASKED_STROKE = { width: 1.2, opacity: 0.55 };
+
+/** The cells by what draws them: a fill per kind and opacity level, then the strokes. */
+interface CellGroups {
+  /** kind · 256 + level → cells, in the order their fills are first met. */
+  fills: Map<number, number[]>;
+  future: number[];
+  masked: number[];
+  empty: number[];
+}
+
+function groupCells(s: CellShapes): CellGroups {
+  const g: CellGroups = { fills: new Map(), future: [], masked: [], empty: [] };
+  for (let i = 0; i < s.kind.length; i++) {
+    const kind = s.kind[i] ?? 0;
+    if (s.future[i]) g.future.push(i);
+    if (kind === CellKind.masked) g.masked.push(i);
+    else if (kind === CellKind.empty) g.empty.push(i);
+    else if (kind !== CellKind.none) {
+      const key = kind * 256 + (s.level[i] ?? 0);
+      const cells = g.fills.get(key);
+      if (cells) cells.push(i);
+      else g.fills.set(key, [i]);
+    }
+  }
+  return g;
+}
+
+/** What the cell tracers draw with: a canvas context or an SVG path under construction. */
+interface PathSink {
+  moveTo(x: number, y: number): void;
+  lineTo(x: number, y: number): void;
+  circle(x: number, y: number, r: number): void;
+  rect(x: number, y: number, w: number, h: number): void;
+}
+
+/** A dot (radius > 0) or a weight square, at the cell's place. */
+function traceShape(p: PathSink, s: CellShapes, i: number, ox: number, oy: number): void {
+  const [cx, cy] = centre(s, i);
+  const x = ox + cx;
+  const y = oy + cy;
+  const r = s.radius[i] ?? 0;
+  if (r > 0) p.circle(x, y - s.dotShift, r);
+  else p.rect(x - s.cell / 2 + 0.5, y - s.cell / 2 + 0.5, s.cell - 1, s.cell - 1);
+}
+
+/** A masked cell's two strokes. */
+function traceCross(p: PathSink, s: CellShapes, i: number, ox: number, oy: number): void {
+  const [cx, cy] = centre(s, i);
+  const x = ox + cx;
+  const y = oy + cy;
+  const a = s.cell * 0.28;
+  p.moveTo(x - a, y - a);
+  p.lineTo(x + a, y + a);
+  p.moveTo(x - a, y + a);
+  p.lineTo(x + a, y - a);
+}
+
+/** An empty cell's dashed outline, inset 2 px. */
+function traceEmpty(p: PathSink, s: CellShapes, i: number, ox: number, oy: number): void {
+  const [cx, cy] = centre(s, i);
+  p.rect(ox + cx - s.cell / 2 + 2, oy + cy - s.cell / 2 + 2, s.cell - 4, s.cell - 4);
+}
+
+/** SVG path data, coordinates rounded to 0.01 px; a circle as two arcs. */
+class SvgPath implements PathSink {
+  d = '';
+  moveTo(x: number, y: number): void {
+    this.d += `M${r2(x)},${r2(y)}`;
+  }
+  lineTo(x: number, y: number): void {
+    this.d += `L${r2(x)},${r2(y)}`;
+  }
+  circle(x: number, y: number, r: number): void {
+    this.d += `M${r2(x - r)},${r2(y)}a${r},${r} 0 1,0 ${r2(2 * r)},0a${r},${r} 0 1,0 ${r2(-2 * r)},0`;
+  }
+  rect(x: number, y: number, w: number, h: number): void {
+    this.d += `M${r2(x)},${r2(y)}h${r2(w)}v${r2(h)}h${r2(-w)}z`;
+  }
+}
+
+/** The path data of `cells` traced by `trace`, offset by (ox, oy). */
+function svgPath(
+  s: CellShapes,
+  cells: number[],
+  trace: (p: PathSink, s: CellShapes, i: number, ox: number, oy: number) => void,
+  ox: number,
+  oy: number,
+): string {
+  const p = new SvgPath();
+  for (const i of cells) trace(p, s, i, ox, oy);
+  return p.d;
+}
+
 /** One path per fill, and the strokes, as vector path data offset by (ox, oy). */
 export interface VectorCells {
   fills: { kind: number; opacity: number; d: string }[];
@@ -150,52 +247,59 @@ export interface VectorCells {
 
 /**
  * The cells as SVG path data: dots as two arcs, weights as squares, masked cells as two strokes,
- * grouped by fill; coordinates rounded to 0.01 px. The exports use it; the screen shows only
- * `empty` this way (dashed outlines while a square is on its way: rare, and a selector for it).
+ * grouped by fill; coordinates rounded to 0.01 px.
  */
-export function vectorCells(s: CellShapes, ox: number, oy: number, only?: 'empty'): VectorCells {
-  const fills = new Map<number, { kind: number; opacity: number; d: string }>();
-  let masked = '';
-  let future = '';
-  let empty = '';
-  const c = s.cell;
-  for (let i = 0; i < s.kind.length; i++) {
-    const kind = s.kind[i] ?? 0;
-    if (only === 'empty' && kind !== CellKind.empty) continue;
-    if (kind === CellKind.none && !s.future[i]) continue;
-    const [cx, cy] = centre(s, i);
-    const x = ox + cx;
-    const y = oy + cy;
-    if (kind === CellKind.empty) {
-      empty += `M${r2(x - c / 2 + 2)},${r2(y - c / 2 + 2)}h${r2(c - 4)}v${r2(c - 4)}h${r2(4 - c)}z`;
-      continue;
-    }
-    if (kind === CellKind.masked) {
-      const a = c * 0.28;
-      masked += `M${r2(x - a)},${r2(y - a)}L${r2(x + a)},${r2(y + a)}M${r2(x - a)},${r2(y + a)}L${r2(x + a)},${r2(y - a)}`;
-      continue;
-    }
-    let seg: string;
-    const r = s.radius[i] ?? 0;
-    if (r > 0) {
-      const dy = y - s.dotShift;
-      seg = `M${r2(x - r)},${r2(dy)}a${r},${r} 0 1,0 ${r2(2 * r)},0a${r},${r} 0 1,0 ${r2(-2 * r)},0`;
-    } else {
-      seg = `M${r2(x - c / 2 + 0.5)},${r2(y - c / 2 + 0.5)}h${r2(c - 1)}v${r2(c - 1)}h${r2(1 - c)}z`;
-    }
-    if (s.future[i]) future += seg;
-    if (kind === CellKind.none) continue;
-    const key = kind * 256 + (s.level[i] ?? 0);
-    const f = fills.get(key);
-    if (f) f.d += seg;
-    else fills.set(key, { kind, opacity: (s.level[i] ?? 0) / OPACITY_LEVELS, d: seg });
-  }
-  return { fills: [...fills.values()], masked, future, empty };
+export function vectorCells(s: CellShapes, ox: number, oy: number): VectorCells {
+  const g = groupCells(s);
+  return {
+    fills: [...g.fills].map(([key, cells]) => ({
+      kind: Math.floor(key / 256),
+      opacity: (key % 256) / OPACITY_LEVELS,
+      d: svgPath(s, cells, traceShape, ox, oy),
+    })),
+    masked: svgPath(s, g.masked, traceCross, ox, oy),
+    future: svgPath(s, g.future, traceShape, ox, oy),
+    empty: svgPath(s, g.empty, traceEmpty, ox, oy),
+  };
+}
+
+/**
+ * The empty cells' outlines, the one part the screen draws as SVG (dashed, while a head's square
+ * is on its way: rare, and a selector for tests and the bench).
+ */
+export function emptyOutlines(s: CellShapes, ox: number, oy: number): string {
+  const empty: number[] = [];
+  for (let i = 0; i < s.kind.length; i++) if (s.kind[i] === CellKind.empty) empty.push(i);
+  return svgPath(s, empty, traceEmpty, ox, oy);
 }
 
 /** The fill colour of a kind of cell. */
 export function fillOf(kind: number, colors: CellColors): string {
   return kind === CellKind.negDot ? colors.neg : colors.pos;
+}
+
+/** The cells as an SVG group of paths, styled inline, for the exports (offset by (ox, oy)). */
+export function vectorCellsGroup(s: CellShapes, ox: number, oy: number, colors: CellColors): SVGGElement {
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const g = document.createElementNS(SVG_NS, 'g');
+  const path = (d: string, style: string): void => {
+    if (!d) return;
+    const p = document.createElementNS(SVG_NS, 'path');
+    p.setAttribute('d', d);
+    p.setAttribute('style', style);
+    g.append(p);
+  };
+  const v = vectorCells(s, ox, oy);
+  for (const f of v.fills) path(f.d, `fill:${fillOf(f.kind, colors)};fill-opacity:${f.opacity};stroke:none`);
+  path(
+    v.future,
+    `fill:none;fill-opacity:1;stroke:${colors.future};stroke-width:${FUTURE_STROKE.width};stroke-dasharray:${FUTURE_STROKE.dash.join(' ')}`,
+  );
+  path(
+    v.masked,
+    `fill:none;fill-opacity:1;stroke:${colors.muted};stroke-width:${MASKED_STROKE.width};opacity:${MASKED_STROKE.opacity}`,
+  );
+  return g;
 }
 
 /**
@@ -208,61 +312,40 @@ export function paintCells(ctx: CanvasRenderingContext2D, s: CellShapes, colors:
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
   ctx.setTransform(scale, 0, 0, scale, CELL_MARGIN * scale, CELL_MARGIN * scale);
-  const c = s.cell;
-  // Cells by fill (kind and opacity level), so each fill is one path and one fill call.
-  const groups = new Map<number, number[]>();
-  const outlined: number[] = [];
-  const struck: number[] = [];
-  for (let i = 0; i < s.kind.length; i++) {
-    const kind = s.kind[i] ?? 0;
-    if (s.future[i]) outlined.push(i);
-    if (kind === CellKind.masked) struck.push(i);
-    if (kind === CellKind.none || kind === CellKind.masked || kind === CellKind.empty) continue;
-    const key = kind * 256 + (s.level[i] ?? 0);
-    const g = groups.get(key);
-    if (g) g.push(i);
-    else groups.set(key, [i]);
-  }
-  /** Dots as circles (radius > 0), weights as squares, each added to the current path. */
-  const shapes = (cells: number[]): void => {
-    ctx.beginPath();
-    for (const i of cells) {
-      const [x, y] = centre(s, i);
-      const r = s.radius[i] ?? 0;
-      if (r > 0) {
-        ctx.moveTo(x + r, y - s.dotShift);
-        ctx.arc(x, y - s.dotShift, r, 0, 2 * Math.PI);
-      } else ctx.rect(x - c / 2 + 0.5, y - c / 2 + 0.5, c - 1, c - 1);
-    }
+  const sink: PathSink = {
+    moveTo: (x, y) => ctx.moveTo(x, y),
+    lineTo: (x, y) => ctx.lineTo(x, y),
+    circle: (x, y, r) => {
+      ctx.moveTo(x + r, y);
+      ctx.arc(x, y, r, 0, 2 * Math.PI);
+    },
+    rect: (x, y, w, h) => ctx.rect(x, y, w, h),
   };
-  for (const [key, cells] of groups) {
+  const trace = (cells: number[], how: typeof traceShape): void => {
+    ctx.beginPath();
+    for (const i of cells) how(sink, s, i, 0, 0);
+  };
+  const g = groupCells(s);
+  for (const [key, cells] of g.fills) {
     ctx.globalAlpha = (key % 256) / OPACITY_LEVELS;
     ctx.fillStyle = fillOf(Math.floor(key / 256), colors);
-    shapes(cells);
+    trace(cells, traceShape);
     ctx.fill();
   }
   ctx.globalAlpha = 1;
-  if (outlined.length) {
+  if (g.future.length) {
     ctx.strokeStyle = colors.future;
-    ctx.lineWidth = 2;
-    ctx.setLineDash([3, 2]);
-    shapes(outlined);
+    ctx.lineWidth = FUTURE_STROKE.width;
+    ctx.setLineDash(FUTURE_STROKE.dash);
+    trace(g.future, traceShape);
     ctx.stroke();
     ctx.setLineDash([]);
   }
-  if (struck.length) {
-    ctx.globalAlpha = 0.55;
+  if (g.masked.length) {
+    ctx.globalAlpha = MASKED_STROKE.opacity;
     ctx.strokeStyle = colors.muted;
-    ctx.lineWidth = 1.2;
-    const a = c * 0.28;
-    ctx.beginPath();
-    for (const i of struck) {
-      const [x, y] = centre(s, i);
-      ctx.moveTo(x - a, y - a);
-      ctx.lineTo(x + a, y + a);
-      ctx.moveTo(x - a, y + a);
-      ctx.lineTo(x + a, y - a);
-    }
+    ctx.lineWidth = MASKED_STROKE.width;
+    trace(g.masked, traceCross);
     ctx.stroke();
     ctx.globalAlpha = 1;
   }

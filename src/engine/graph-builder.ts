@@ -80,23 +80,27 @@ class Graph {
   private n = 0;
   constructor(private readonly data: ExternalData) {}
 
-  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs?: string[]): string[] {
+  op(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    outputs?: string[],
+    /** The operator set: ONNX's own unless given (CONTRIB_DOMAIN). */
+    domain?: string,
+  ): string[] {
     const outs = outputs ?? [`${opType}_${this.n++}`];
     const attribute = Object.entries(attrs).map(([name, v]): OnnxNs.IAttributeProto => {
       if (Array.isArray(v)) return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: v };
       if (typeof v === 'object') return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: v.float };
       return { name, type: onnx.AttributeProto.AttributeType.INT, i: v };
     });
-    this.nodes.push({ opType, input: inputs, output: outs, attribute, name: `${opType}_${this.nodes.length}` });
+    this.nodes.push({ opType, input: inputs, output: outs, attribute, name: `${opType}_${this.nodes.length}`, domain });
     return outs;
   }
 
   /** A single-output op of onnxruntime's contrib domain (com.microsoft). */
   contrib(opType: string, inputs: string[], out?: string): string {
-    const [name] = this.op(opType, inputs, {}, out ? [out] : undefined);
-    const node = this.nodes[this.nodes.length - 1];
-    if (node) node.domain = CONTRIB_DOMAIN;
-    return name ?? '';
+    return this.op(opType, inputs, {}, out ? [out] : undefined, CONTRIB_DOMAIN)[0] ?? '';
   }
 
   /** Single-output op; `out` names the result (e.g. a hook name). */
